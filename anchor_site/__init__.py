@@ -1,0 +1,1 @@
+"""The anchor-deploy staff console: Django project package."""

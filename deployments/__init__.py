@@ -1,0 +1,1 @@
+"""Deployments: schemas, the tenant-scoped repository and the staff pages for deployments."""

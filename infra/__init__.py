@@ -1,0 +1,1 @@
+"""Infrastructure: AWS clients, the one declaration of tables and buckets, provisioning."""

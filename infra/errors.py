@@ -1,0 +1,105 @@
+"""The repository's exception hierarchy; callers never see a raw botocore error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError as BotoConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
+
+
+class RepositoryError(Exception):
+    """Base of every error the repository raises; `cause` keeps the original error."""
+
+    def __init__(self, message: str, *, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
+        if cause is not None:
+            self.__cause__ = cause
+
+
+class NotFound(RepositoryError):
+    """The record does not exist, or belongs to another tenant (indistinguishable on purpose)."""
+
+
+class Conflict(RepositoryError):
+    """A conditional write lost: the record already exists, or was changed since it was read."""
+
+
+class InvalidTransition(RepositoryError):
+    """A deployment status change that the status machine does not allow from its current state."""
+
+
+class InvalidCursor(RepositoryError):
+    """A pagination cursor that was tampered with, expired, or belongs to another list."""
+
+
+class ValidationError(RepositoryError):
+    """Input that fails the schemas; `errors` maps each field to its messages."""
+
+    def __init__(
+        self, errors: dict[str, list[str]], *, cause: BaseException | None = None
+    ) -> None:
+        self.errors = errors
+        summary = "; ".join(f"{f}: {', '.join(m)}" for f, m in errors.items())
+        super().__init__(f"invalid input: {summary}", cause=cause)
+
+
+class Unavailable(RepositoryError):
+    """DynamoDB or S3 could not be reached, or kept throttling after retries."""
+
+
+_UNAVAILABLE_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "SlowDown",
+    "LimitExceededException",
+}
+_NOT_FOUND_CODES = {"ResourceNotFoundException", "NoSuchBucket", "NoSuchKey", "404"}
+
+
+def translate(error: BaseException) -> RepositoryError:
+    """Map a botocore error to the project's own exception, keeping the original as cause."""
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", "") or code
+        if code in _UNAVAILABLE_CODES:
+            return Unavailable(f"AWS is throttling or failing: {code}", cause=error)
+        if code == "ResourceNotFoundException":
+            # A missing *table* is an outage of the data plane, not a missing record.
+            return Unavailable(f"DynamoDB resource missing (is the stage provisioned?): {message}", cause=error)
+        if code in _NOT_FOUND_CODES:
+            return NotFound(message, cause=error)
+        if code in {"ConditionalCheckFailedException", "TransactionCanceledException"}:
+            return Conflict(message, cause=error)
+        if code in {"AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
+                    "InvalidClientTokenId", "ExpiredTokenException"}:
+            return Unavailable(f"AWS refused the credentials: {code}", cause=error)
+        return Unavailable(f"AWS error {code}: {message}", cause=error)
+    if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
+        return Unavailable("no AWS credentials found", cause=error)
+    if isinstance(error, NoRegionError):
+        return Unavailable("no AWS region configured", cause=error)
+    if isinstance(error, BotoConnectionError):
+        return Unavailable(f"cannot reach AWS: {error}", cause=error)
+    return Unavailable(f"AWS call failed: {error}", cause=error)
+
+
+@contextmanager
+def aws_errors() -> Iterator[None]:
+    """Re-raise any botocore error inside the block as the project's own exception."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as error:
+        raise translate(error) from error

@@ -1,0 +1,177 @@
+"""The one declaration of every table and bucket, as data; provisioning, checks and tests read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+APP_NAME = "anchor-deploy"
+PRODUCTION_STAGE = "production"
+
+
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index: its key attributes (all of type S) and projection ALL."""
+
+    name: str
+    hash_key: str
+    range_key: str | None = None
+
+    def key_schema(self) -> list[dict[str, str]]:
+        return _key_schema(self.hash_key, self.range_key)
+
+    def create_spec(self) -> dict[str, Any]:
+        return {
+            "IndexName": self.name,
+            "KeySchema": self.key_schema(),
+            "Projection": {"ProjectionType": "ALL"},
+        }
+
+
+@dataclass(frozen=True)
+class Table:
+    """A DynamoDB table: `PK`/`SK` string keys, on-demand billing, default encryption."""
+
+    role: str  # "projects" | "deployments"
+    indexes: tuple[Index, ...]
+    hash_key: str = "PK"
+    range_key: str = "SK"
+    billing_mode: str = "PAY_PER_REQUEST"
+
+    def name(self, stage: str | None = None) -> str:
+        return f"{APP_NAME}-{stage or settings.ANCHOR_STAGE}-{self.role}"
+
+    def key_schema(self) -> list[dict[str, str]]:
+        return _key_schema(self.hash_key, self.range_key)
+
+    def attribute_definitions(self, indexes: tuple[Index, ...] | None = None) -> list[dict[str, str]]:
+        names = [self.hash_key, self.range_key]
+        for index in self.indexes if indexes is None else indexes:
+            names += [index.hash_key] + ([index.range_key] if index.range_key else [])
+        return [{"AttributeName": n, "AttributeType": "S"} for n in dict.fromkeys(names)]
+
+    def create_kwargs(self, stage: str | None = None, *, tags: bool = True) -> dict[str, Any]:
+        """Arguments for CreateTable that build this table complete with every index."""
+        stage = stage or settings.ANCHOR_STAGE
+        kwargs: dict[str, Any] = {
+            "TableName": self.name(stage),
+            "KeySchema": self.key_schema(),
+            "AttributeDefinitions": self.attribute_definitions(),
+            "BillingMode": self.billing_mode,
+            "GlobalSecondaryIndexes": [index.create_spec() for index in self.indexes],
+            # Default encryption at rest with the AWS-owned key (DESIGN.md: no customer KMS key).
+            "SSESpecification": {"Enabled": False},
+            "DeletionProtectionEnabled": stage == PRODUCTION_STAGE,
+        }
+        if tags:
+            kwargs["Tags"] = resource_tags(stage)
+        return kwargs
+
+
+@dataclass(frozen=True)
+class LifecycleRule:
+    """One S3 lifecycle rule on a prefix: transitions (days, class) and/or an expiration."""
+
+    id: str
+    prefix: str
+    transitions: tuple[tuple[int, str], ...] = ()
+    expiration_days: int | None = None
+    abort_multipart_days: int = 7
+
+    def to_api(self) -> dict[str, Any]:
+        rule: dict[str, Any] = {
+            "ID": self.id,
+            "Filter": {"Prefix": self.prefix},
+            "Status": "Enabled",
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": self.abort_multipart_days},
+        }
+        if self.transitions:
+            rule["Transitions"] = [{"Days": d, "StorageClass": c} for d, c in self.transitions]
+        if self.expiration_days is not None:
+            rule["Expiration"] = {"Days": self.expiration_days}
+        return rule
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """An S3 bucket: private, SSE-S3 encrypted, versioning off, with lifecycle rules."""
+
+    role: str  # "artifacts" | "logs"
+    prefix: str
+    rules: tuple[LifecycleRule, ...] = field(default_factory=tuple)
+
+    def name(self, stage: str | None = None, suffix: str | None = None) -> str:
+        suffix = settings.ANCHOR_BUCKET_SUFFIX if suffix is None else suffix
+        base = f"{APP_NAME}-{stage or settings.ANCHOR_STAGE}-{self.role}"
+        return f"{base}-{suffix}" if suffix else base
+
+    def lifecycle_configuration(self) -> dict[str, Any]:
+        return {"Rules": [rule.to_api() for rule in self.rules]}
+
+
+PUBLIC_ACCESS_BLOCK = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+BUCKET_ENCRYPTION = {
+    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}],
+}
+
+# Index names are decided in DESIGN.md; other code queries them by these constants.
+USER_ID_INDEX = "UserIdIndex"
+DEPLOYMENT_ID_INDEX = "DeploymentIdIndex"
+USER_DEPLOYMENTS_INDEX = "UserDeploymentsIndex"
+
+PROJECTS = Table(role="projects", indexes=(Index(USER_ID_INDEX, "userId", "createdAt"),))
+DEPLOYMENTS = Table(
+    role="deployments",
+    indexes=(
+        Index(DEPLOYMENT_ID_INDEX, "deploymentId"),
+        Index(USER_DEPLOYMENTS_INDEX, "userId", "createdAt"),
+    ),
+)
+TABLES = (PROJECTS, DEPLOYMENTS)
+
+ARTIFACTS_RETENTION_DAYS = 90
+ARTIFACTS = Bucket(
+    role="artifacts",
+    prefix="artifacts/",
+    rules=(
+        LifecycleRule(
+            "expire-artifacts", "artifacts/", expiration_days=ARTIFACTS_RETENTION_DAYS
+        ),
+    ),
+)
+LOGS = Bucket(
+    role="logs",
+    prefix="logs/",
+    rules=(
+        LifecycleRule("archive-logs", "logs/", transitions=((30, "GLACIER"), (365, "DEEP_ARCHIVE"))),
+    ),
+)
+BUCKETS = (ARTIFACTS, LOGS)
+
+
+def resource_tags(stage: str) -> list[dict[str, str]]:
+    return [{"Key": "app", "Value": APP_NAME}, {"Key": "stage", "Value": stage}]
+
+
+def _key_schema(hash_key: str, range_key: str | None) -> list[dict[str, str]]:
+    schema = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+    if range_key:
+        schema.append({"AttributeName": range_key, "KeyType": "RANGE"})
+    return schema
+
+
+def log_key(project_id: str, deployment_id: str) -> str:
+    """Where a deployment's build log lives in the logs bucket."""
+    return f"logs/{project_id}/{deployment_id}/build.log"
+
+
+def artifacts_prefix(project_id: str, deployment_id: str) -> str:
+    """The prefix under which a deployment's artifacts live in the artifacts bucket."""
+    return f"artifacts/{project_id}/{deployment_id}/"

@@ -1,0 +1,1 @@
+"""Projects: schemas, the tenant-scoped repository and the staff pages for projects."""
