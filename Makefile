@@ -23,7 +23,7 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 test: setup lint
-	DEBUG=true $(BIN)/pytest
+	$(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -23,7 +23,7 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Set SECRET_KEY in the environment (or .env), "
             "or set DEBUG=true for local development."
         )
-    SECRET_KEY = "insecure-local-development-key-only-used-when-DEBUG-is-on"
+    SECRET_KEY = "insecure-local-development-key-only-used-when-DEBUG-is-on"  # noqa: S105
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 

@@ -66,7 +66,9 @@ def now() -> datetime:
 
 def format_timestamp(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds and `Z`: sorts correctly as text."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def valid_user_id(user_id: object) -> bool:
@@ -91,7 +93,9 @@ def decode_cursor(cursor: str, scope: tuple[str, ...]) -> dict[str, str]:
     try:
         payload = signing.loads(cursor, salt=CURSOR_SALT, max_age=CURSOR_MAX_AGE_SECONDS)
     except signing.SignatureExpired as error:
-        raise InvalidCursor("this page link has expired; start from the first page", cause=error) from error
+        raise InvalidCursor(
+            "this page link has expired; start from the first page", cause=error
+        ) from error
     except (signing.BadSignature, ValueError, TypeError) as error:
         raise InvalidCursor("the page cursor is not valid", cause=error) from error
     if not isinstance(payload, dict) or payload.get("s") != list(scope):

@@ -8,10 +8,12 @@ from contextlib import contextmanager
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectionError as BotoConnectionError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
 )
 
 
@@ -44,9 +46,7 @@ class InvalidCursor(RepositoryError):
 class ValidationError(RepositoryError):
     """Input that fails the schemas; `errors` maps each field to its messages."""
 
-    def __init__(
-        self, errors: dict[str, list[str]], *, cause: BaseException | None = None
-    ) -> None:
+    def __init__(self, errors: dict[str, list[str]], *, cause: BaseException | None = None) -> None:
         self.errors = errors
         summary = "; ".join(f"{f}: {', '.join(m)}" for f, m in errors.items())
         super().__init__(f"invalid input: {summary}", cause=cause)
@@ -69,6 +69,13 @@ _UNAVAILABLE_CODES = {
 _NOT_FOUND_CODES = {"ResourceNotFoundException", "NoSuchBucket", "NoSuchKey", "404"}
 
 
+def error_code(error: BaseException) -> str:
+    """The AWS error code of a ClientError ("" for anything else)."""
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code", "")
+    return ""
+
+
 def translate(error: BaseException) -> RepositoryError:
     """Map a botocore error to the project's own exception, keeping the original as cause."""
     if isinstance(error, ClientError):
@@ -78,13 +85,20 @@ def translate(error: BaseException) -> RepositoryError:
             return Unavailable(f"AWS is throttling or failing: {code}", cause=error)
         if code == "ResourceNotFoundException":
             # A missing *table* is an outage of the data plane, not a missing record.
-            return Unavailable(f"DynamoDB resource missing (is the stage provisioned?): {message}", cause=error)
+            return Unavailable(
+                f"DynamoDB resource missing (is the stage provisioned?): {message}", cause=error
+            )
         if code in _NOT_FOUND_CODES:
             return NotFound(message, cause=error)
         if code in {"ConditionalCheckFailedException", "TransactionCanceledException"}:
             return Conflict(message, cause=error)
-        if code in {"AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
-                    "InvalidClientTokenId", "ExpiredTokenException"}:
+        if code in {
+            "AccessDenied",
+            "AccessDeniedException",
+            "UnrecognizedClientException",
+            "InvalidClientTokenId",
+            "ExpiredTokenException",
+        }:
             return Unavailable(f"AWS refused the credentials: {code}", cause=error)
         return Unavailable(f"AWS error {code}: {message}", cause=error)
     if isinstance(error, (NoCredentialsError, PartialCredentialsError)):

@@ -1,4 +1,4 @@
-"""The one declaration of every table and bucket, as data; provisioning, checks and tests read it."""
+"""The one declaration of every table and bucket: provisioning, checks and tests read it."""
 
 from __future__ import annotations
 
@@ -46,7 +46,9 @@ class Table:
     def key_schema(self) -> list[dict[str, str]]:
         return _key_schema(self.hash_key, self.range_key)
 
-    def attribute_definitions(self, indexes: tuple[Index, ...] | None = None) -> list[dict[str, str]]:
+    def attribute_definitions(
+        self, indexes: tuple[Index, ...] | None = None
+    ) -> list[dict[str, str]]:
         names = [self.hash_key, self.range_key]
         for index in self.indexes if indexes is None else indexes:
             names += [index.hash_key] + ([index.range_key] if index.range_key else [])
@@ -141,16 +143,16 @@ ARTIFACTS = Bucket(
     role="artifacts",
     prefix="artifacts/",
     rules=(
-        LifecycleRule(
-            "expire-artifacts", "artifacts/", expiration_days=ARTIFACTS_RETENTION_DAYS
-        ),
+        LifecycleRule("expire-artifacts", "artifacts/", expiration_days=ARTIFACTS_RETENTION_DAYS),
     ),
 )
 LOGS = Bucket(
     role="logs",
     prefix="logs/",
     rules=(
-        LifecycleRule("archive-logs", "logs/", transitions=((30, "GLACIER"), (365, "DEEP_ARCHIVE"))),
+        LifecycleRule(
+            "archive-logs", "logs/", transitions=((30, "GLACIER"), (365, "DEEP_ARCHIVE"))
+        ),
     ),
 )
 BUCKETS = (ARTIFACTS, LOGS)

@@ -1,0 +1,233 @@
+"""The projects repository: the only code that reads or writes project items, always per tenant."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from nanoid import generate
+
+from anchor_site.schemas import validate
+from infra import aws
+from infra.dynamo import (
+    Page,
+    decode_cursor,
+    encode_cursor,
+    format_timestamp,
+    from_item,
+    now,
+    to_item,
+    to_value,
+    valid_user_id,
+)
+from infra.errors import Conflict, NotFound, ValidationError, aws_errors, error_code, translate
+from infra.resources import PROJECTS, USER_ID_INDEX
+from projects.schemas import CreateProjectSchema, ProjectSchema, UpdateProjectSchema
+
+__all__ = [
+    "create_project",
+    "get_project",
+    "list_user_projects",
+    "resolve_project_tenant",
+    "update_project",
+]
+
+METADATA = "METADATA"
+ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+ID_PATTERN = re.compile(r"^prj_[0-9a-z]{16}$")
+MAX_PAGE = 100
+
+
+# --- the one key builder: every key and tenant condition of this table is made here -----------
+
+
+class _Keys:
+    @staticmethod
+    def item(project_id: str) -> dict[str, Any]:
+        return to_item({"PK": project_id, "SK": METADATA})
+
+    @staticmethod
+    def tenant(user_id: str) -> tuple[str, dict[str, Any]]:
+        """Filter: the item belongs to `user_id`."""
+        return "userId = :userId", {":userId": to_value(user_id)}
+
+    @classmethod
+    def owned(cls, user_id: str) -> tuple[str, dict[str, Any]]:
+        """Condition: the item exists and belongs to `user_id`."""
+        tenant, values = cls.tenant(user_id)
+        return f"attribute_exists(PK) AND {tenant}", values
+
+    @staticmethod
+    def cursor_key(item: dict[str, Any]) -> dict[str, str]:
+        return {k: item[k] for k in ("PK", "SK", "userId", "createdAt")}
+
+
+def new_project_id() -> str:
+    return "prj_" + generate(ID_ALPHABET, 16)
+
+
+def _is_addressable(user_id: str, project_id: str) -> bool:
+    # A malformed id can never name a stored record: it is simply not found (no AWS call).
+    return (
+        valid_user_id(user_id)
+        and isinstance(project_id, str)
+        and bool(ID_PATTERN.match(project_id))
+    )
+
+
+def _not_found(project_id: str) -> NotFound:
+    return NotFound(f"project {project_id} not found")
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+def get_project(user_id: str, project_id: str) -> ProjectSchema:
+    """The tenant's project. Another tenant's project raises the same NotFound as a missing one."""
+    if not _is_addressable(user_id, project_id):
+        raise _not_found(project_id)
+    tenant, values = _Keys.tenant(user_id)
+    # A strongly consistent Query on the item's key with the tenant as a filter: the tenant check
+    # happens inside DynamoDB, and the read costs the same as a GetItem.
+    with aws_errors():
+        response = aws.dynamodb().query(
+            TableName=PROJECTS.name(),
+            KeyConditionExpression="PK = :pk AND SK = :sk",
+            FilterExpression=tenant,
+            ExpressionAttributeValues={
+                ":pk": to_value(project_id),
+                ":sk": to_value(METADATA),
+                **values,
+            },
+            ConsistentRead=True,
+        )
+    if not response.get("Items"):
+        raise _not_found(project_id)
+    return ProjectSchema.model_validate(from_item(response["Items"][0]))
+
+
+def list_user_projects(
+    user_id: str, *, limit: int = 25, cursor: str | None = None
+) -> Page[ProjectSchema]:
+    """The tenant's projects, newest first, through UserIdIndex (never a Scan)."""
+    limit = max(1, min(limit, MAX_PAGE))
+    scope = ("user_projects", user_id)
+    start = decode_cursor(cursor, scope) if cursor else None
+    if not valid_user_id(user_id):
+        return Page(items=[])
+    kwargs: dict[str, Any] = {
+        "TableName": PROJECTS.name(),
+        "IndexName": USER_ID_INDEX,
+        "KeyConditionExpression": "userId = :userId",
+        "ExpressionAttributeValues": {":userId": to_value(user_id)},
+        "ScanIndexForward": False,
+        "Limit": limit + 1,  # one more than shown: a next link only when something follows
+    }
+    if start:
+        kwargs["ExclusiveStartKey"] = to_item(start)
+    with aws_errors():
+        items = aws.dynamodb().query(**kwargs).get("Items", [])
+    rows = [from_item(i) for i in items]
+    next_cursor = None
+    if len(rows) > limit:  # the extra row only proves a next page exists
+        next_cursor = encode_cursor(scope, _Keys.cursor_key(rows[limit - 1]))
+    return Page(
+        items=[ProjectSchema.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor
+    )
+
+
+def resolve_project_tenant(project_id: str) -> str:
+    """CROSS-TENANT: the userId owning a project id. Only staff look-ups (audited) may call this."""
+    if not isinstance(project_id, str) or not ID_PATTERN.match(project_id):
+        raise _not_found(project_id)
+    with aws_errors():
+        item = (
+            aws.dynamodb()
+            .get_item(
+                TableName=PROJECTS.name(),
+                Key=_Keys.item(project_id),
+                ProjectionExpression="userId",
+            )
+            .get("Item")
+        )
+    if not item:
+        raise _not_found(project_id)
+    return from_item(item)["userId"]
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+
+def create_project(user_id: str, data: CreateProjectSchema | dict[str, Any]) -> ProjectSchema:
+    """Create a project owned by `user_id`; the write is conditional on the id being new."""
+    if not valid_user_id(user_id):
+        raise invalid_user(user_id)
+    payload = validate(CreateProjectSchema, data)
+    moment = now()
+    project = ProjectSchema(
+        project_id=new_project_id(),
+        user_id=user_id,
+        created_at=moment,
+        updated_at=moment,
+        version=1,
+        **payload.model_dump(),
+    )
+    item = {"PK": project.project_id, "SK": METADATA, **project.to_stored()}
+    # Conditional on the id being new: a (vanishingly unlikely) id collision raises Conflict
+    # instead of overwriting another project.
+    with aws_errors():
+        aws.dynamodb().put_item(
+            TableName=PROJECTS.name(),
+            Item=to_item(item),
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+    return project
+
+
+def update_project(
+    user_id: str, project_id: str, data: UpdateProjectSchema | dict[str, Any]
+) -> ProjectSchema:
+    """Change the tenant's project; with `expected_version` a stale edit raises Conflict."""
+    payload = validate(UpdateProjectSchema, data)
+    if not _is_addressable(user_id, project_id):
+        raise _not_found(project_id)
+    changes = payload.changes()
+    condition, values = _Keys.owned(user_id)
+    names = {f"#{k}": k for k in changes}
+    values = {**values, **{f":{k}": to_value(v) for k, v in changes.items()}}
+    values[":updatedAt"] = to_value(format_timestamp(now()))
+    values[":one"] = to_value(1)
+    if payload.expected_version is not None:
+        condition += " AND version = :expectedVersion"
+        values[":expectedVersion"] = to_value(payload.expected_version)
+    sets = [f"#{k} = :{k}" for k in changes] + ["updatedAt = :updatedAt"]
+    try:
+        response = aws.dynamodb().update_item(
+            TableName=PROJECTS.name(),
+            Key=_Keys.item(project_id),
+            UpdateExpression="SET " + ", ".join(sets) + " ADD version :one",
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as error:
+        if error_code(error) != "ConditionalCheckFailedException":
+            raise translate(error) from error
+        old = from_item(error.response.get("Item") or {})
+        if old.get("userId") != user_id:
+            raise _not_found(project_id) from error
+        raise Conflict(
+            f"project {project_id} was changed by someone else (now version {old.get('version')}); "
+            "reload and try again",
+            cause=error,
+        ) from error
+    except BotoCoreError as error:
+        raise translate(error) from error
+    return ProjectSchema.model_validate(from_item(response["Attributes"]))
+
+
+def invalid_user(user_id: object) -> ValidationError:
+    return ValidationError({"user_id": [f"{user_id!r} is not a valid tenant id"]})

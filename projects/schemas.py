@@ -1,0 +1,90 @@
+"""pydantic schemas for projects: what is stored, what may be created, what may be changed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    Field,
+    HttpUrl,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
+
+from anchor_site.schemas import GitRef, InputModel, StoredModel, Timestamp
+
+ProjectName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=50)]
+
+
+def _check_repo_url(value: HttpUrl) -> str:
+    parts = urlsplit(str(value))
+    host = parts.hostname or ""
+    path = [p for p in parts.path.split("/") if p]
+    if "." not in host and host != "localhost":
+        raise ValueError("repository URL needs a git host name such as github.com")
+    if len(path) < 2:
+        raise ValueError(
+            "repository URL must name the repository, e.g. https://github.com/owner/repo"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError("repository URL must not carry credentials, a query or a fragment")
+    return str(value).rstrip("/")
+
+
+# Validated as a URL by pydantic, then kept (and stored) as plain text without a trailing slash.
+RepoUrl = Annotated[HttpUrl, AfterValidator(_check_repo_url), PlainSerializer(str, return_type=str)]
+
+
+class LatestDeployment(StoredModel):
+    """The summary of a project's newest deployment, kept on the project item by the repository."""
+
+    deployment_id: str
+    status: str
+    commit_sha: str
+    created_at: Timestamp
+
+
+class ProjectSchema(StoredModel):
+    """A project as stored in the projects table."""
+
+    project_id: str
+    user_id: str
+    name: str
+    repo_url: str
+    branch: str
+    created_at: Timestamp
+    updated_at: Timestamp
+    latest_deployment: LatestDeployment | None = None
+    version: int = 1
+
+
+class CreateProjectSchema(InputModel):
+    """What a tenant gives to create a project."""
+
+    name: ProjectName
+    repo_url: RepoUrl
+    branch: GitRef = "main"
+
+
+class UpdateProjectSchema(InputModel):
+    """A partial change to a project; with `expected_version` the write is conditional on it."""
+
+    name: ProjectName | None = None
+    repo_url: RepoUrl | None = None
+    branch: GitRef | None = None
+    expected_version: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UpdateProjectSchema:
+        if not self.changes():
+            raise ValueError("nothing to change: give a name, repo_url or branch")
+        return self
+
+    def changes(self) -> dict[str, str]:
+        """The stored attributes this update sets (camelCase)."""
+        return self.model_dump(
+            mode="json", by_alias=True, exclude_none=True, exclude={"expected_version"}
+        )
