@@ -2,10 +2,73 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
+from django.http import HttpRequest
+from django.urls import URLPattern, URLResolver, reverse
 
 
 class AnchorAdminSite(admin.AdminSite):
     site_header = "anchor-deploy console"
     site_title = "anchor-deploy console"
     index_title = "Staff dashboard"
+    index_template = "admin/anchor/index.html"
+
+    def get_urls(self) -> list[URLPattern | URLResolver]:
+        # Dashboard routes go before the admin's own list, which ends in a catch-all.
+        from deployments.views import urlpatterns as deployment_urls
+        from projects.views import urlpatterns as project_urls
+
+        return [*project_urls, *deployment_urls, *super().get_urls()]
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
+        """The admin's app list with a Dashboard section first, as permissions allow."""
+        apps = super().get_app_list(request, app_label)
+        if app_label is None and request.user.has_perm("projects.view_tenant_data"):
+            entries: list[dict[str, Any]] = []
+            if request.user.has_perm("projects.view_tenant_data"):
+                entries.append(_entry("Find a tenant, project or deployment", "admin:find"))
+            apps.insert(
+                0,
+                {
+                    "name": "Dashboard",
+                    "app_label": "dashboard",
+                    "app_url": reverse("admin:find"),
+                    "has_module_perms": True,
+                    "models": entries,
+                },
+            )
+        return apps
+
+
+def _entry(name: str, url_name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "object_name": name,
+        "perms": {"view": True},
+        "admin_url": reverse(url_name),
+        "add_url": None,
+        "view_only": True,
+    }
+
+
+@admin.register(LogEntry)
+class AuditTrailAdmin(admin.ModelAdmin):
+    """The audit trail: every staff action and cross-tenant look-up, read-only."""
+
+    list_display = ("action_time", "user", "object_repr", "change_message")
+    list_filter = ("action_time", "user", "content_type")
+    search_fields = ("object_id", "object_repr", "change_message", "user__username")
+    date_hierarchy = "action_time"
+    ordering = ("-action_time",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

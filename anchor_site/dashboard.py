@@ -1,0 +1,113 @@
+"""What every dashboard view shares: permission checks, error pages, the admin context, audit."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from infra.errors import InvalidCursor, NotFound, Unavailable, ValidationError
+
+logger = logging.getLogger("anchor.dashboard")
+
+# Permission names (app_label.codename), created by the projects/deployments migrations.
+VIEW = "projects.view_tenant_data"
+FIND = "projects.find_by_id"
+EDIT_PROJECT = "projects.edit_project"
+CANCEL = "deployments.cancel_deployment"
+FAIL = "deployments.fail_deployment"
+
+View = Callable[..., HttpResponse]
+
+
+def render(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> TemplateResponse:
+    """Render a dashboard template with everything the admin's base templates expect."""
+    site = admin.site
+    request.current_app = site.name
+    full = {**site.each_context(request), **(context or {})}
+    return TemplateResponse(request, template, full, status=status)
+
+
+def error_page(request: HttpRequest, status: int, title: str, message: str) -> TemplateResponse:
+    return render(
+        request,
+        "admin/anchor/error.html",
+        {"title": title, "message": message, "status": status},
+        status=status,
+    )
+
+
+def dashboard_view(permission: str) -> Callable[[View], View]:
+    """Wrap a dashboard view: staff login (admin_view), its own permission check, and the
+    repository's exceptions turned into 404 / 400 / 503 pages (never a 500).
+
+    Each view names its permission here itself: hiding a menu entry protects nothing.
+    """
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.has_perm(permission):
+                raise PermissionDenied
+            try:
+                return view(request, *args, **kwargs)
+            except NotFound:
+                # The same page for a missing record and another tenant's record.
+                return error_page(request, 404, "Not found", "No such record for this tenant.")
+            except InvalidCursor as error:
+                return error_page(request, 400, "Bad page link", str(error))
+            except ValidationError as error:
+                return error_page(request, 400, "Bad request", str(error))
+            except Unavailable as error:
+                logger.warning("data plane unavailable: %s", error)
+                return error_page(
+                    request,
+                    503,
+                    "Service unavailable",
+                    "DynamoDB or S3 cannot be reached right now; try again in a moment.",
+                )
+
+        return admin.site.admin_view(wrapped)
+
+    return decorate
+
+
+def audit(
+    request: HttpRequest,
+    *,
+    action: str,
+    object_id: str,
+    object_repr: str,
+    model: type,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> LogEntry:
+    """Record a staff action in the admin's own action log: who, when, what, before → after."""
+    before, after = before or {}, after or {}
+    changes = [
+        f"{key}: {before.get(key, '—')} → {after.get(key, '—')}"
+        for key in sorted(set(before) | set(after))
+    ]
+    message = f"{action}" + (f" ({'; '.join(changes)})" if changes else "")
+    return LogEntry.objects.create(
+        user_id=request.user.pk,
+        content_type=ContentType.objects.get_for_model(model, for_concrete_model=False),
+        object_id=object_id,
+        object_repr=object_repr[:200],
+        action_flag=CHANGE,
+        change_message=message,
+    )
