@@ -1,0 +1,93 @@
+"""Dashboard template tags: status badges, short SHAs, relative times and durations.
+
+Load with `{% load anchor %}`. Times are stored in UTC and shown in settings.TIME_ZONE
+(Singapore): a relative time carries the absolute local time on hover.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince, timeuntil
+
+register = template.Library()
+
+STATUSES = frozenset({"queued", "building", "ready", "error", "canceled"})
+SHORT_SHA = 7
+NOTHING = "—"
+
+
+@register.filter
+def status_badge(status: object) -> SafeString:
+    """`{{ deployment.status|status_badge }}`: a coloured badge; unknown values get a grey one."""
+    if status is None or status == "":
+        return format_html('<span class="badge badge-none">{}</span>', NOTHING)
+    value = str(getattr(status, "value", status))
+    variant = value if value in STATUSES else "unknown"
+    return format_html('<span class="badge badge-{}">{}</span>', variant, value)
+
+
+@register.filter
+def short_sha(sha: object) -> SafeString:
+    """`{{ deployment.commit_sha|short_sha }}`: the first 7 characters, the full SHA on hover."""
+    if not sha:
+        return format_html("{}", NOTHING)
+    full = str(sha)
+    return format_html('<code class="sha" title="{}">{}</code>', full, full[:SHORT_SHA])
+
+
+@register.filter
+def local_time(moment: datetime | None) -> str:
+    """`{{ moment|local_time }}`: absolute time in the site's zone, e.g. 2025-03-01 14:05:09 SGT."""
+    if moment is None:
+        return NOTHING
+    local = timezone.localtime(moment)
+    return local.strftime("%Y-%m-%d %H:%M:%S ") + _zone_label(local)
+
+
+@register.filter
+def relative_time(moment: datetime | None) -> SafeString:
+    """`{{ moment|relative_time }}`: "5 minutes ago" in a <time>, the local absolute on hover."""
+    if moment is None:
+        return format_html("{}", NOTHING)
+    now = timezone.now()
+    if moment <= now:
+        words = (
+            "just now"
+            if (now - moment).total_seconds() < 60
+            else f"{timesince(moment, now, depth=1)} ago"
+        )
+    else:
+        words = f"in {timeuntil(moment, now, depth=1)}"
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        moment.isoformat(),
+        local_time(moment),
+        words,
+    )
+
+
+@register.filter
+def duration(seconds: float | int | None) -> str:
+    """`{{ deployment.duration_seconds|duration }}`: 45s, 3m 07s, 2h 05m; "—" when unknown."""
+    if seconds is None or seconds == "":
+        return NOTHING
+    total = max(0, round(float(seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def _zone_label(local: datetime) -> str:
+    # zoneinfo names Singapore's offset "+08"; staff call it SGT.
+    if str(local.tzinfo) == "Asia/Singapore":
+        return "SGT"
+    return local.tzname() or ""
