@@ -10,7 +10,6 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
@@ -51,6 +50,16 @@ def error_page(request: HttpRequest, status: int, title: str, message: str) -> T
     )
 
 
+def forbidden(request: HttpRequest, message: str | None = None) -> TemplateResponse:
+    """The admin-styled 403 page: a staff member whose groups do not allow this page or action."""
+    return error_page(
+        request,
+        403,
+        "Permission denied",
+        message or "Your account's staff groups do not allow this page or action.",
+    )
+
+
 def dashboard_view(permission: str) -> Callable[[View], View]:
     """Wrap a dashboard view: staff login (admin_view), its own permission check, and the
     repository's exceptions turned into 404 / 400 / 503 pages (never a 500).
@@ -62,7 +71,7 @@ def dashboard_view(permission: str) -> Callable[[View], View]:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.has_perm(permission):
-                raise PermissionDenied
+                return forbidden(request)
             try:
                 return view(request, *args, **kwargs)
             except NotFound:
