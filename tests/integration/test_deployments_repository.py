@@ -1,0 +1,287 @@
+"""The deployments repository: creation, listing, the status machine and orchestrator updates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from deployments import repository as deployments
+from deployments.schemas import TRANSITIONS, DeploymentSchema, DeploymentStatus
+from infra import aws
+from infra.dynamo import format_timestamp
+from infra.errors import Conflict, InvalidCursor, InvalidTransition, NotFound, ValidationError
+from infra.resources import DEPLOYMENTS
+from projects import repository as projects
+
+pytestmark = pytest.mark.usefixtures("aws_stage")
+
+S = DeploymentStatus
+PUSH = {"commit_sha": "a1b2c3d4e5f6", "message": "Fix the build", "branch": "main"}
+
+
+@pytest.fixture
+def project():
+    return projects.create_project("usr_a", {"name": "web", "repo_url": "https://github.com/a/web"})
+
+
+def _stored(deployment: DeploymentSchema) -> dict:
+    key = {"PK": {"S": deployment.project_id}}
+    items = aws.dynamodb().query(
+        TableName=DEPLOYMENTS.name(),
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": key["PK"]},
+    )["Items"]
+    return next(i for i in items if i["deploymentId"]["S"] == deployment.deployment_id)
+
+
+def test_create_deployment_queues_it_under_the_designed_key(project):
+    deployment = deployments.create_deployment("usr_a", project.project_id, PUSH)
+    item = _stored(deployment)
+    assert deployment.deployment_id.startswith("dpl_")
+    assert deployment.status is S.QUEUED
+    created = format_timestamp(deployment.created_at)
+    assert item["SK"]["S"] == f"DEPLOYMENT#{created}#{deployment.deployment_id}"
+    assert item["userId"]["S"] == "usr_a"
+    assert deployments.get_deployment("usr_a", deployment.deployment_id) == deployment
+
+
+def test_create_deployment_sets_the_projects_latest_deployment(project):
+    deployment = deployments.create_deployment("usr_a", project.project_id, PUSH)
+    latest = projects.get_project("usr_a", project.project_id).latest_deployment
+    assert latest.deployment_id == deployment.deployment_id
+    assert latest.status == "queued"
+    assert latest.commit_sha == "a1b2c3d4e5f6"
+
+
+def test_create_deployment_for_a_missing_project_is_not_found():
+    with pytest.raises(NotFound):
+        deployments.create_deployment("usr_a", "prj_0000000000000000", PUSH)
+
+
+def test_create_deployment_refuses_invalid_input_without_writing(project):
+    with pytest.raises(ValidationError):
+        deployments.create_deployment("usr_a", project.project_id, {"commit_sha": "zz"})
+    assert deployments.list_project_deployments("usr_a", project.project_id).items == []
+
+
+def test_create_deployment_is_conditional_on_the_key_being_new(project, monkeypatch):
+    first = deployments.create_deployment("usr_a", project.project_id, PUSH)
+    monkeypatch.setattr(deployments, "new_deployment_id", lambda: first.deployment_id)
+    monkeypatch.setattr(deployments, "now", lambda: first.created_at)
+    with pytest.raises(Conflict):
+        deployments.create_deployment("usr_a", project.project_id, {**PUSH, "message": "dupe"})
+    assert deployments.get_deployment("usr_a", first.deployment_id).message == "Fix the build"
+
+
+def _walk_to(deployment_id: str, status: S) -> None:
+    path = {
+        S.QUEUED: [],
+        S.BUILDING: [S.BUILDING],
+        S.READY: [S.BUILDING, S.READY],
+        S.ERROR: [S.BUILDING, S.ERROR],
+        S.CANCELED: [S.CANCELED],
+    }[status]
+    for step in path:
+        deployments.update_deployment_status(deployment_id, step)
+
+
+@pytest.mark.parametrize("source", list(S))
+@pytest.mark.parametrize("target", list(S))
+def test_every_status_pair_follows_the_machine(project, source, target):
+    deployment = deployments.create_deployment("usr_a", project.project_id, PUSH)
+    _walk_to(deployment.deployment_id, source)
+    before = _stored(deployment)
+    if target in TRANSITIONS[source]:
+        moved = deployments.update_deployment_status(deployment.deployment_id, target)
+        assert moved.status is target
+        assert (moved.started_at is not None) == (target is S.BUILDING or source is S.BUILDING)
+        assert (moved.ended_at is not None) == target.is_final
+        assert projects.get_project("usr_a", project.project_id).latest_deployment.status == target
+    else:
+        with pytest.raises(InvalidTransition):
+            deployments.update_deployment_status(deployment.deployment_id, target)
+        assert _stored(deployment) == before
+
+
+def test_a_late_duplicate_transition_leaves_the_item_untouched(project):
+    deployment = deployments.create_deployment("usr_a", project.project_id, PUSH)
+    deployments.update_deployment_status(deployment.deployment_id, "building")
+    deployments.update_deployment_status(deployment.deployment_id, "canceled")
+    before = _stored(deployment)
+    with pytest.raises(InvalidTransition):
+        deployments.update_deployment_status(deployment.deployment_id, "ready")
+    with pytest.raises(InvalidTransition):
+        deployments.update_deployment_status(deployment.deployment_id, "canceled")
+    assert _stored(deployment) == before
+
+
+def test_an_error_transition_records_the_error_message(project):
+    deployment = deployments.create_deployment("usr_a", project.project_id, PUSH)
+    deployments.update_deployment_status(deployment.deployment_id, "building")
+    failed = deployments.update_deployment_status(
+        deployment.deployment_id, "error", error="npm ERR! missing script: build"
+    )
+    assert failed.error == "npm ERR! missing script: build"
+    assert failed.ended_at >= failed.started_at
+
+
+def test_an_unknown_status_is_a_validation_error(project):
+    deployment = deployments.create_deployment("usr_a", project.project_id, PUSH)
+    with pytest.raises(ValidationError):
+        deployments.update_deployment_status(deployment.deployment_id, "exploded")
+
+
+def test_a_status_change_of_an_older_deployment_does_not_overwrite_the_latest_summary(project):
+    older = deployments.create_deployment("usr_a", project.project_id, PUSH)
+    newer = deployments.create_deployment("usr_a", project.project_id, PUSH)
+    deployments.update_deployment_status(older.deployment_id, "canceled")
+    latest = projects.get_project("usr_a", project.project_id).latest_deployment
+    assert (latest.deployment_id, latest.status) == (newer.deployment_id, "queued")
+
+
+def test_marking_a_build_failed_requires_it_to_have_started_before_the_cutoff(project):
+    deployment = deployments.create_deployment("usr_a", project.project_id, PUSH)
+    deployments.update_deployment_status(deployment.deployment_id, "building")
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    with pytest.raises(InvalidTransition, match="not long enough ago"):
+        deployments.transition_deployment(
+            "usr_a", deployment.deployment_id, "error", started_before=an_hour_ago
+        )
+    deployments.update_deployment(
+        deployment.deployment_id, started_at=datetime.now(UTC) - timedelta(hours=3)
+    )
+    failed = deployments.transition_deployment(
+        "usr_a", deployment.deployment_id, "error", error="stuck", started_before=an_hour_ago
+    )
+    assert (failed.status, failed.error) == (S.ERROR, "stuck")
+
+
+def test_update_deployment_sets_orchestrator_fields(project):
+    deployment = deployments.create_deployment("usr_a", project.project_id, PUSH)
+    updated = deployments.update_deployment(deployment.deployment_id, build_id="build-42")
+    assert updated.build_id == "build-42"
+    assert updated.status is S.QUEUED
+    assert deployments.get_deployment("usr_a", deployment.deployment_id).build_id == "build-42"
+
+
+def test_update_deployment_refuses_unknown_fields_and_status(project):
+    deployment = deployments.create_deployment("usr_a", project.project_id, PUSH)
+    with pytest.raises(ValidationError):
+        deployments.update_deployment(deployment.deployment_id, status="ready")
+    with pytest.raises(ValidationError):
+        deployments.update_deployment(deployment.deployment_id, colour="blue")
+
+
+def test_update_of_a_missing_deployment_is_not_found():
+    with pytest.raises(NotFound):
+        deployments.update_deployment("dpl_0000000000000000", build_id="x")
+    with pytest.raises(NotFound):
+        deployments.update_deployment_status("dpl_0000000000000000", "building")
+
+
+def _import(project, count: int, *, start: datetime, statuses=(S.READY,)) -> list[DeploymentSchema]:
+    batch = [
+        DeploymentSchema(
+            deployment_id=f"dpl_{i:016d}",
+            project_id=project.project_id,
+            user_id=project.user_id,
+            commit_sha=f"{i:07x}",
+            message=f"commit {i}",
+            branch="main",
+            status=statuses[i % len(statuses)],
+            created_at=start + timedelta(minutes=i),
+            updated_at=start + timedelta(minutes=i),
+        )
+        for i in range(count)
+    ]
+    assert deployments.import_deployments(project.user_id, project.project_id, batch) == count
+    return batch
+
+
+def test_list_project_deployments_pages_newest_first_without_duplicates_or_gaps(project):
+    made = _import(project, 13, start=datetime(2026, 1, 1, tzinfo=UTC))
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = deployments.list_project_deployments(
+            "usr_a", project.project_id, limit=5, cursor=cursor
+        )
+        pages += 1
+        assert page.items
+        seen += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert pages == 3
+    assert [d.deployment_id for d in seen] == [d.deployment_id for d in reversed(made)]
+
+
+def test_a_status_filtered_page_keeps_reading_until_it_is_full(project):
+    made = _import(
+        project, 60, start=datetime(2026, 1, 1, tzinfo=UTC), statuses=(S.READY,) * 9 + (S.ERROR,)
+    )
+    errors = [d.deployment_id for d in reversed(made) if d.status is S.ERROR]
+    first = deployments.list_project_deployments(
+        "usr_a", project.project_id, limit=4, status="error"
+    )
+    assert [d.deployment_id for d in first.items] == errors[:4]
+    second = deployments.list_project_deployments(
+        "usr_a", project.project_id, limit=4, status="error", cursor=first.next_cursor
+    )
+    assert [d.deployment_id for d in second.items] == errors[4:]
+    assert second.next_cursor is None
+
+
+def test_a_bad_status_filter_is_a_validation_error(project):
+    with pytest.raises(ValidationError):
+        deployments.list_project_deployments("usr_a", project.project_id, status="done")
+
+
+def test_a_cursor_from_a_filtered_list_is_refused_by_the_unfiltered_list(project):
+    _import(project, 6, start=datetime(2026, 1, 1, tzinfo=UTC), statuses=(S.ERROR,))
+    cursor = deployments.list_project_deployments(
+        "usr_a", project.project_id, limit=2, status="error"
+    ).next_cursor
+    with pytest.raises(InvalidCursor):
+        deployments.list_project_deployments("usr_a", project.project_id, limit=2, cursor=cursor)
+
+
+def test_a_project_with_no_deployments_lists_an_empty_page(project):
+    page = deployments.list_project_deployments("usr_a", project.project_id)
+    assert (page.items, page.next_cursor) == ([], None)
+
+
+def test_list_user_deployments_spans_projects_newest_first(project):
+    other = projects.create_project(
+        "usr_a", {"name": "api", "repo_url": "https://github.com/a/api"}
+    )
+    a = _import(project, 4, start=datetime(2026, 1, 1, tzinfo=UTC))
+    b = [
+        d.model_copy(
+            update={
+                "project_id": other.project_id,
+                "deployment_id": d.deployment_id.replace("dpl_0", "dpl_b"),
+                "created_at": d.created_at + timedelta(seconds=30),
+            }
+        )
+        for d in a
+    ]
+    deployments.import_deployments("usr_a", other.project_id, b)
+    seen, cursor = [], None
+    while True:
+        page = deployments.list_user_deployments("usr_a", limit=3, cursor=cursor)
+        seen += page.items
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    expected = sorted(a + b, key=lambda d: d.created_at, reverse=True)
+    assert [d.deployment_id for d in seen] == [d.deployment_id for d in expected]
+
+
+def test_import_is_idempotent_and_sets_the_newest_as_latest(project):
+    made = _import(project, 30, start=datetime(2026, 1, 1, tzinfo=UTC))
+    _import(project, 30, start=datetime(2026, 1, 1, tzinfo=UTC))
+    page = deployments.list_project_deployments("usr_a", project.project_id, limit=100)
+    assert len(page.items) == 30
+    latest = projects.get_project("usr_a", project.project_id).latest_deployment
+    assert latest.deployment_id == made[-1].deployment_id

@@ -1,0 +1,41 @@
+"""Signed cursors: opaque, bound to their list, refused when tampered with."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.dynamo import decode_cursor, encode_cursor
+from infra.errors import InvalidCursor
+
+SCOPE = ("project_deployments", "usr_a", "prj_0123456789abcdef", "")
+KEY = {"PK": "prj_0123456789abcdef", "SK": "DEPLOYMENT#2026-01-01T00:00:00.000Z#dpl_x"}
+
+
+def test_a_cursor_round_trips_for_its_own_list():
+    assert decode_cursor(encode_cursor(SCOPE, KEY), SCOPE) == KEY
+
+
+def test_a_cursor_does_not_show_the_key_in_clear_text():
+    assert "prj_0123456789abcdef" not in encode_cursor(SCOPE, KEY)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        ("project_deployments", "usr_b", "prj_0123456789abcdef", ""),
+        ("project_deployments", "usr_a", "prj_fedcba9876543210", ""),
+        ("project_deployments", "usr_a", "prj_0123456789abcdef", "error"),
+        ("user_deployments", "usr_a"),
+    ],
+)
+def test_a_cursor_from_another_list_is_refused(other):
+    with pytest.raises(InvalidCursor):
+        decode_cursor(encode_cursor(SCOPE, KEY), other)
+
+
+@pytest.mark.parametrize(
+    "mangle", [lambda c: c[:-2] + "xx", lambda c: "x" + c, lambda c: "", lambda c: "a:b"]
+)
+def test_a_tampered_cursor_is_refused(mangle):
+    with pytest.raises(InvalidCursor):
+        decode_cursor(mangle(encode_cursor(SCOPE, KEY)), SCOPE)
