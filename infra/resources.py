@@ -43,6 +43,14 @@ class Table:
     def name(self, stage: str | None = None) -> str:
         return f"{APP_NAME}-{stage or settings.ANCHOR_STAGE}-{self.role}"
 
+    def deletion_protection(self, stage: str) -> bool:
+        """Production tables refuse DeleteTable; other stages may have it but do not need it."""
+        return stage == PRODUCTION_STAGE
+
+    def point_in_time_recovery(self, stage: str) -> bool:
+        """Production tables keep 35 days of point-in-time recovery; other stages do not need it."""
+        return stage == PRODUCTION_STAGE
+
     def key_schema(self) -> list[dict[str, str]]:
         return _key_schema(self.hash_key, self.range_key)
 
@@ -65,7 +73,7 @@ class Table:
             "GlobalSecondaryIndexes": [index.create_spec() for index in self.indexes],
             # Default encryption at rest with the AWS-owned key (DESIGN.md: no customer KMS key).
             "SSESpecification": {"Enabled": False},
-            "DeletionProtectionEnabled": stage == PRODUCTION_STAGE,
+            "DeletionProtectionEnabled": self.deletion_protection(stage),
         }
         if tags:
             kwargs["Tags"] = resource_tags(stage)
@@ -103,6 +111,7 @@ class Bucket:
     role: str  # "artifacts" | "logs"
     prefix: str
     rules: tuple[LifecycleRule, ...] = field(default_factory=tuple)
+    versioning: bool = False
 
     def name(self, stage: str | None = None, suffix: str | None = None) -> str:
         suffix = settings.ANCHOR_BUCKET_SUFFIX if suffix is None else suffix
