@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from pathlib import PurePosixPath
+from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from django.utils.http import content_disposition_header
 from nanoid import generate
 
 from anchor_site.schemas import validate
@@ -33,22 +38,39 @@ from infra.errors import (
     Conflict,
     InvalidTransition,
     NotFound,
+    Unavailable,
     ValidationError,
     aws_errors,
     error_code,
     translate,
 )
-from infra.resources import DEPLOYMENT_ID_INDEX, DEPLOYMENTS, PROJECTS, USER_DEPLOYMENTS_INDEX
+from infra.resources import (
+    ARTIFACTS,
+    DEPLOYMENT_ID_INDEX,
+    DEPLOYMENTS,
+    LOGS,
+    PROJECTS,
+    USER_DEPLOYMENTS_INDEX,
+    artifacts_prefix,
+    log_key,
+)
 from projects import repository as projects_repository
 from projects.repository import ID_ALPHABET, MAX_PAGE, METADATA
 from projects.repository import ID_PATTERN as PROJECT_ID_PATTERN
 
 __all__ = [
+    "Artifact",
+    "BuildLog",
+    "build_log_url",
     "create_deployment",
+    "get_build_log",
     "get_deployment",
     "import_deployments",
+    "list_artifacts",
     "list_project_deployments",
     "list_user_deployments",
+    "put_artifact",
+    "put_build_log",
     "resolve_deployment_tenant",
     "transition_deployment",
     "update_deployment",
@@ -126,10 +148,12 @@ def _parse_status(status: DeploymentStatus | str) -> DeploymentStatus:
 
 
 def _find_item(deployment_id: str, user_id: str | None) -> dict[str, Any]:
-    """The stored item of a deployment id (DeploymentIdIndex), scoped to a tenant if given."""
+    """The stored item of a deployment id (DeploymentIdIndex), filtered on the tenant.
+
+    `user_id=None` reads unscoped: only the orchestrator paths and the audited resolver pass it;
+    every public tenant-scoped function checks its `user_id` before calling this.
+    """
     if not isinstance(deployment_id, str) or not ID_PATTERN.match(deployment_id):
-        raise _not_found(deployment_id)
-    if user_id is not None and not valid_user_id(user_id):
         raise _not_found(deployment_id)
     tenant, values = _Keys.tenant(user_id)
     kwargs: dict[str, Any] = {
@@ -153,6 +177,8 @@ def get_deployment(user_id: str, deployment_id: str) -> DeploymentSchema:
     Reads DeploymentIdIndex, which is eventually consistent on AWS: a deployment created a moment
     ago may not be visible yet (callers that just wrote it already hold the returned record).
     """
+    if not valid_user_id(user_id):
+        raise _not_found(deployment_id)
     return DeploymentSchema.model_validate(_find_item(deployment_id, user_id))
 
 
@@ -436,6 +462,27 @@ def _refresh_latest_status(deployment: DeploymentSchema) -> None:
 
 
 def transition_deployment(
+    user_id: str,
+    deployment_id: str,
+    status: DeploymentStatus | str,
+    *,
+    error: str | None = None,
+    started_before: datetime | None = None,
+) -> DeploymentSchema:
+    """Move the tenant's deployment along the status machine (staff actions).
+
+    The deployment must belong to `user_id` (NotFound otherwise, as for a missing one). With
+    `started_before`, the write also requires the build to have started before that moment
+    (marking a stuck build as failed). A transition the machine does not allow from the stored
+    status — including one that lost a race — raises InvalidTransition and leaves the item
+    untouched.
+    """
+    if not valid_user_id(user_id):
+        raise _not_found(deployment_id)
+    return _transition(user_id, deployment_id, status, error=error, started_before=started_before)
+
+
+def _transition(
     user_id: str | None,
     deployment_id: str,
     status: DeploymentStatus | str,
@@ -443,15 +490,8 @@ def transition_deployment(
     error: str | None = None,
     started_before: datetime | None = None,
 ) -> DeploymentSchema:
-    """Move a deployment along the status machine in one conditional write on its current status.
-
-    With `user_id` the deployment must belong to that tenant (NotFound otherwise); `None` is the
-    orchestrator's unscoped path. With `started_before`, the write also requires the build to
-    have started before that moment (marking a stuck build as failed). A transition the machine
-    does not allow from the stored status — including one that lost a race — raises
-    InvalidTransition and leaves the item untouched. Sets startedAt on building, endedAt on a
-    final status.
-    """
+    """One conditional write on the current status; sets startedAt on building, endedAt on a
+    final status. `user_id=None` is the orchestrator's unscoped path."""
     target = _parse_status(status)
     if error is not None and len(error) > 4000:
         raise ValidationError({"error": ["at most 4000 characters"]})
@@ -516,7 +556,7 @@ def update_deployment_status(
     deployment_id: str, status: DeploymentStatus | str, *, error: str | None = None
 ) -> DeploymentSchema:
     """Orchestrator side (not tenant-scoped): move a deployment along the status machine."""
-    return transition_deployment(None, deployment_id, status, error=error)
+    return _transition(None, deployment_id, status, error=error)
 
 
 def update_deployment(deployment_id: str, **fields: Any) -> DeploymentSchema:
@@ -549,3 +589,229 @@ def update_deployment(deployment_id: str, **fields: Any) -> DeploymentSchema:
                 raise _not_found(deployment_id) from error
             raise
     return DeploymentSchema.model_validate(from_item(response["Attributes"]))
+
+
+# --- build logs and artifacts in S3 ------------------------------------------------------------
+#
+# Every function here takes a DeploymentSchema that came from a tenant-scoped read
+# (get_deployment(user_id, ...)): holding it is the proof of tenancy, so the S3 keys are built
+# from its own projectId and deploymentId and no further DynamoDB call is made. The put_
+# functions are the orchestrator's side (and the demo seed's).
+
+LOG_TAIL_BYTES = 64 * 1024  # the most a page reads of a log: its last 64 KiB
+ARCHIVED_STORAGE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+MAX_ARTIFACTS = 1000  # the most artifacts one page lists
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+LogState = Literal["available", "archived", "missing"]
+
+
+@dataclass(frozen=True)
+class BuildLog:
+    """What the logs bucket holds for a deployment: the tail of its log, or why there is none."""
+
+    state: LogState
+    key: str
+    lines: tuple[str, ...] = ()
+    size: int = 0  # bytes of the whole log
+    truncated: bool = False  # True when `lines` is not the whole log
+    storage_class: str = "STANDARD"
+    last_modified: datetime | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.state == "available"
+
+    @property
+    def archived(self) -> bool:
+        return self.state == "archived"
+
+    @property
+    def missing(self) -> bool:
+        return self.state == "missing"
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One object under a deployment's artifacts prefix, with a short-lived download link."""
+
+    key: str
+    name: str  # the key below the deployment's prefix
+    size: int
+    last_modified: datetime
+    url: str
+
+
+@contextmanager
+def _s3_errors() -> Iterator[None]:
+    """Like aws_errors(), but a missing bucket is an outage (unprovisioned stage), not a 404."""
+    try:
+        yield
+    except ClientError as error:
+        if error_code(error) == "NoSuchBucket":
+            raise Unavailable(
+                "S3 bucket missing (is the stage provisioned?)", cause=error
+            ) from error
+        raise translate(error) from error
+    except BotoCoreError as error:
+        raise translate(error) from error
+
+
+def _presign(bucket: str, key: str, filename: str, expires_in: int | None) -> str:
+    if expires_in is None:
+        expires_in = settings.ANCHOR_PRESIGN_SECONDS
+    with _s3_errors():
+        return aws.s3().generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": bucket,
+                "Key": key,
+                "ResponseContentDisposition": content_disposition_header(True, filename),
+            },
+            ExpiresIn=expires_in,
+        )
+
+
+def _log_lines(data: bytes, *, partial_start: bool, tail_lines: int) -> tuple[list[str], bool]:
+    """The last `tail_lines` lines of a chunk (ANSI colours removed), and whether any were cut."""
+    lines = data.decode("utf-8", errors="replace").split("\n")
+    if partial_start and lines:
+        lines = lines[1:]  # the chunk began mid-line (maybe mid-character): drop that fragment
+    if lines and lines[-1] == "":
+        lines = lines[:-1]
+    lines = [_ANSI_ESCAPE.sub("", line).rstrip("\r") for line in lines]
+    cut = len(lines) > tail_lines
+    return (lines[-tail_lines:] if tail_lines else []), cut
+
+
+def get_build_log(
+    deployment: DeploymentSchema, *, tail_lines: int = 200, tail_bytes: int = LOG_TAIL_BYTES
+) -> BuildLog:
+    """The tail of a deployment's build log (tenancy: `deployment` came from get_deployment).
+
+    A HEAD tells size and storage class; a log in GLACIER or DEEP_ARCHIVE is reported as archived
+    without reading it, and a missing one as missing. Otherwise one ranged GET reads at most the
+    last `tail_bytes` (never the whole of a big log), pinned to the HEAD's ETag. `tail_lines=0`
+    reads the metadata only.
+    """
+    key = log_key(deployment.project_id, deployment.deployment_id)
+    bucket = LOGS.name()
+    for _attempt in range(3):
+        try:
+            with _s3_errors():
+                head = aws.s3().head_object(Bucket=bucket, Key=key)
+        except NotFound:
+            return BuildLog(state="missing", key=key)
+        size = int(head.get("ContentLength", 0))
+        storage_class = head.get("StorageClass") or "STANDARD"
+        meta = {"key": key, "size": size, "storage_class": storage_class}
+        meta["last_modified"] = head.get("LastModified")
+        if storage_class in ARCHIVED_STORAGE_CLASSES:
+            return BuildLog(state="archived", **meta)
+        if size == 0 or tail_lines <= 0:
+            return BuildLog(state="available", truncated=size > 0, **meta)
+        start = max(0, size - tail_bytes)
+        try:
+            with _s3_errors():
+                try:
+                    response = aws.s3().get_object(
+                        Bucket=bucket,
+                        Key=key,
+                        Range=f"bytes={start}-{size - 1}",
+                        IfMatch=head["ETag"],
+                    )
+                except ClientError as error:
+                    if error_code(error) == "PreconditionFailed":
+                        continue  # the log was replaced between HEAD and GET: read the new one
+                    raise
+                data = response["Body"].read()
+        except NotFound:
+            return BuildLog(state="missing", key=key)
+        lines, cut = _log_lines(data, partial_start=start > 0, tail_lines=tail_lines)
+        return BuildLog(state="available", lines=tuple(lines), truncated=start > 0 or cut, **meta)
+    raise Unavailable(f"the build log {key} kept changing while it was read")
+
+
+def build_log_url(deployment: DeploymentSchema, *, expires_in: int | None = None) -> str:
+    """A short-lived link that downloads the whole build log (tenancy: as get_build_log).
+
+    Valid for `expires_in` seconds, by default settings.ANCHOR_PRESIGN_SECONDS.
+    """
+    key = log_key(deployment.project_id, deployment.deployment_id)
+    return _presign(LOGS.name(), key, f"{deployment.deployment_id}-build.log", expires_in)
+
+
+def list_artifacts(
+    deployment: DeploymentSchema,
+    *,
+    expires_in: int | None = None,
+    limit: int = MAX_ARTIFACTS,
+) -> list[Artifact]:
+    """The deployment's artifacts (at most `limit`), by key, each with a presigned download link
+    valid for `expires_in` seconds (by default settings.ANCHOR_PRESIGN_SECONDS).
+
+    Tenancy: `deployment` came from get_deployment; only its own prefix is listed.
+    """
+    bucket = ARTIFACTS.name()
+    prefix = artifacts_prefix(deployment.project_id, deployment.deployment_id)
+    artifacts: list[Artifact] = []
+    paginator = aws.s3().get_paginator("list_objects_v2")
+    with _s3_errors():
+        pages = paginator.paginate(
+            Bucket=bucket, Prefix=prefix, PaginationConfig={"MaxItems": limit}
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                name = item["Key"].removeprefix(prefix)
+                url = _presign(bucket, item["Key"], PurePosixPath(name).name, expires_in)
+                artifacts.append(
+                    Artifact(
+                        key=item["Key"],
+                        name=name,
+                        size=int(item["Size"]),
+                        last_modified=item["LastModified"],
+                        url=url,
+                    )
+                )
+    return artifacts
+
+
+def put_build_log(deployment: DeploymentSchema, text: str) -> None:
+    """Orchestrator side: store (replace) a deployment's build log as UTF-8 text."""
+    with _s3_errors():
+        aws.s3().put_object(
+            Bucket=LOGS.name(),
+            Key=log_key(deployment.project_id, deployment.deployment_id),
+            Body=text.encode("utf-8"),
+            ContentType="text/plain; charset=utf-8",
+        )
+
+
+def _artifact_name(name: str) -> str:
+    problems = []
+    if not isinstance(name, str) or not name or len(name) > 512:
+        problems.append("must be 1-512 characters")
+    elif name.startswith("/") or "\\" in name or "\x00" in name:
+        problems.append("must be a relative path with '/' separators")
+    elif any(part in {"", ".", ".."} for part in name.split("/")):
+        problems.append("must not contain empty, '.' or '..' segments")
+    if problems:
+        raise ValidationError({"name": problems})
+    return name
+
+
+def put_artifact(
+    deployment: DeploymentSchema,
+    name: str,
+    body: bytes,
+    *,
+    content_type: str = "application/octet-stream",
+) -> None:
+    """Orchestrator side: store one artifact under the deployment's prefix (`name` relative)."""
+    key = artifacts_prefix(deployment.project_id, deployment.deployment_id) + _artifact_name(name)
+    with _s3_errors():
+        aws.s3().put_object(Bucket=ARTIFACTS.name(), Key=key, Body=body, ContentType=content_type)
