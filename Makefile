@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint format clean
+.PHONY: setup run test lint format bench clean
 
 setup: $(STAMP)
 
@@ -13,6 +13,11 @@ $(STAMP): requirements.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $(STAMP)
+
+# The whole console on this machine: DynamoDB Local and moto's S3 on loopback, stage dev, demo
+# data, a staff account, the dashboard on 127.0.0.1:8000. Ctrl-C stops everything it started.
+run: setup
+	DEBUG=true $(BIN)/python manage.py run_console
 
 lint: setup
 	$(BIN)/ruff check .
@@ -24,6 +29,11 @@ format: setup
 
 test: setup lint
 	$(BIN)/pytest
+
+# DynamoDB calls and latency of every dashboard read for tenants of 25, 2,000 and 10,000
+# deployments, on DynamoDB Local (figures printed, nothing asserted).
+bench: setup
+	$(BIN)/python -m benchmarks.page_cost
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
