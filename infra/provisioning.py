@@ -623,27 +623,30 @@ class Provisioner:
 
     def _remove_bucket(self, name: str) -> None:
         self.progress(f"bucket {name}: emptying")
-        removed = 0
-        for page in self.s3.get_paginator("list_multipart_uploads").paginate(Bucket=name):
-            for upload in page.get("Uploads", []):
-                self.s3.abort_multipart_upload(
-                    Bucket=name, Key=upload["Key"], UploadId=upload["UploadId"]
-                )
-        batch: list[dict[str, str]] = []
-        for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=name):
-            for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                batch.append({"Key": entry["Key"], "VersionId": entry["VersionId"]})
-                if len(batch) == 1000:
-                    removed += self._delete_objects(name, batch)
-                    batch = []
-        if batch:
-            removed += self._delete_objects(name, batch)
-        self.progress(f"bucket {name}: deleted {removed} object(s)")
+        # List everything first, then delete: following list markers while deleting the keys
+        # they point at loses pages on some S3 emulators (moto among them).
+        uploads = [
+            upload
+            for page in self.s3.get_paginator("list_multipart_uploads").paginate(Bucket=name)
+            for upload in page.get("Uploads", [])
+        ]
+        for upload in uploads:
+            self.s3.abort_multipart_upload(
+                Bucket=name, Key=upload["Key"], UploadId=upload["UploadId"]
+            )
+        objects = [
+            {"Key": entry["Key"], "VersionId": entry["VersionId"]}
+            for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=name)
+            for entry in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        for start in range(0, len(objects), 1000):  # DeleteObjects takes at most 1000 keys
+            self._delete_objects(name, objects[start : start + 1000])
+        self.progress(f"bucket {name}: deleted {len(objects)} object(s)")
         self.s3.delete_bucket(Bucket=name)
         self.s3.get_waiter("bucket_not_exists").wait(Bucket=name, WaiterConfig=BUCKET_WAITER)
         self.progress(f"bucket {name}: removed")
 
-    def _delete_objects(self, name: str, batch: list[dict[str, str]]) -> int:
+    def _delete_objects(self, name: str, batch: list[dict[str, str]]) -> None:
         response = self.s3.delete_objects(Bucket=name, Delete={"Objects": batch, "Quiet": True})
         errors = response.get("Errors", [])
         if errors:
@@ -652,7 +655,6 @@ class Provisioner:
                 f"bucket {name}: could not delete {len(errors)} object(s), e.g. "
                 f"{first.get('Key')}: {first.get('Code')} {first.get('Message', '')}".rstrip()
             )
-        return len(batch)
 
     def _remove_table(self, name: str) -> None:
         self.progress(f"table {name}: deleting")
