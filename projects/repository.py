@@ -231,3 +231,46 @@ def update_project(
 
 def invalid_user(user_id: object) -> ValidationError:
     return ValidationError({"user_id": [f"{user_id!r} is not a valid tenant id"]})
+
+
+# --- bulk import (demo data, migrations) -------------------------------------------------------
+#
+# Added for `manage.py seed_demo`: create_project() always makes a new id and createdAt=now, but
+# imported history needs its own ids and dates, and re-running an import must change nothing.
+
+
+def import_project(project: ProjectSchema) -> bool:
+    """Store a project record as given (its own id, dates and version), unless the id exists.
+
+    Tenant rule: the project carries its owner (`project.user_id`). A conditional put on the id
+    being new: importing the same project again changes nothing and returns False; an id held by
+    another tenant raises Conflict (never overwritten). Returns True when the project was written.
+    """
+    if not valid_user_id(project.user_id):
+        raise invalid_user(project.user_id)
+    if not ID_PATTERN.match(project.project_id):
+        raise ValidationError({"project_id": [f"{project.project_id!r} is not a project id"]})
+    validate(
+        CreateProjectSchema,
+        {"name": project.name, "repo_url": project.repo_url, "branch": project.branch},
+    )
+    item = {"PK": project.project_id, "SK": METADATA, **project.to_stored()}
+    try:
+        aws.dynamodb().put_item(
+            TableName=PROJECTS.name(),
+            Item=to_item(item),
+            ConditionExpression="attribute_not_exists(PK)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as error:
+        if error_code(error) != "ConditionalCheckFailedException":
+            raise translate(error) from error
+        owner = from_item(error.response.get("Item") or {}).get("userId")
+        if owner is not None and owner != project.user_id:
+            raise Conflict(
+                f"project {project.project_id} already exists for another tenant", cause=error
+            ) from error
+        return False
+    except BotoCoreError as error:
+        raise translate(error) from error
+    return True
