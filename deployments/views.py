@@ -1,5 +1,239 @@
-"""Dashboard pages for deployments (routes are added to the admin site by anchor_site.admin)."""
+"""Dashboard pages for deployments: the deployment, its log, and the cancel and fail actions.
+
+Routes are added to the admin site by anchor_site.admin. Every view reads the deployment with the
+tenant-scoped get_deployment(user_id, deployment_id), so another tenant's id under this tenant's
+URL is the same 404 as a missing one; S3 is then read with that record as the proof of tenancy.
+"""
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from anchor_site.dashboard import CANCEL, FAIL, VIEW, audit, dashboard_view, render
+from deployments import repository as deployments
+from deployments.models import DeploymentAccess
+from deployments.schemas import DeploymentSchema, DeploymentStatus
+from infra.dynamo import now
+from infra.errors import InvalidTransition
+from infra.resources import ARTIFACTS_RETENTION_DAYS
+
+LOG_LINES = 200
+STUCK_AFTER = timedelta(hours=1)  # a build running longer than this may be marked as error
+STUCK_ERROR = "Marked as error by anchor-deploy staff: the build was stuck for over an hour."
+CANCELABLE = frozenset({DeploymentStatus.QUEUED, DeploymentStatus.BUILDING})
+
+
+@dataclass(frozen=True)
+class Action:
+    """A staff action on a deployment: who may take it, when, and what it says."""
+
+    verb: str  # the URL name's last word
+    permission: str
+    target: DeploymentStatus
+    title: str
+    question: str
+    button: str
+    done: str
+    allowed: Callable[[DeploymentSchema, datetime], bool]
+    not_allowed: str
+    error: str | None = None
+    stuck_check: bool = False
+
+
+def _stuck(deployment: DeploymentSchema, moment: datetime) -> bool:
+    return (
+        deployment.status is DeploymentStatus.BUILDING
+        and deployment.started_at is not None
+        and deployment.started_at < moment - STUCK_AFTER
+    )
+
+
+CANCEL_ACTION = Action(
+    verb="cancel",
+    permission=CANCEL,
+    target=DeploymentStatus.CANCELED,
+    title="Cancel deployment",
+    question="Cancel this deployment? Its build stops and the deployment ends as canceled.",
+    button="Yes, cancel it",
+    done="Canceled deployment {id}.",
+    allowed=lambda d, _moment: d.status in CANCELABLE,
+    not_allowed="Only a queued or building deployment can be canceled; this one is {status}.",
+)
+FAIL_ACTION = Action(
+    verb="fail",
+    permission=FAIL,
+    target=DeploymentStatus.ERROR,
+    title="Mark deployment as error",
+    question=(
+        "Mark this stuck build as error? It has been building for over an hour; the deployment "
+        "ends as error with a note that staff marked it."
+    ),
+    button="Yes, mark it as error",
+    done="Marked deployment {id} as error.",
+    allowed=_stuck,
+    not_allowed=(
+        "Only a deployment building for over an hour can be marked as error; this one is "
+        "{status}{since}."
+    ),
+    error=STUCK_ERROR,
+    stuck_check=True,
+)
+
+
+def _detail_url(deployment: DeploymentSchema) -> str:
+    return reverse(
+        "admin:deployments_deployment_detail", args=[deployment.user_id, deployment.deployment_id]
+    )
+
+
+def _context(deployment: DeploymentSchema, **extra: object) -> dict[str, object]:
+    return {"user_id": deployment.user_id, "deployment": deployment, **extra}
+
+
+@dashboard_view(VIEW)
+@require_GET
+def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) -> HttpResponse:
+    """Every field, the timeline, the tail of the build log and the artifacts.
+
+    One DynamoDB read (the deployment); S3 is asked for the log's tail and the artifact list.
+    """
+    deployment = deployments.get_deployment(user_id, deployment_id)
+    log = deployments.get_build_log(deployment, tail_lines=LOG_LINES)
+    artifacts = deployments.list_artifacts(deployment)
+    moment = now()
+    expires_at = deployment.created_at + timedelta(days=ARTIFACTS_RETENTION_DAYS)
+    actions = [
+        {"action": action, "url": _action_url(action, deployment)}
+        for action in (CANCEL_ACTION, FAIL_ACTION)
+        if action.allowed(deployment, moment) and request.user.has_perm(action.permission)
+    ]
+    return render(
+        request,
+        "admin/anchor/deployment_detail.html",
+        _context(
+            deployment,
+            title=f"Deployment {deployment.deployment_id}",
+            log=log,
+            log_lines=LOG_LINES,
+            artifacts=artifacts,
+            artifacts_total=sum(a.size for a in artifacts),
+            artifacts_capped=len(artifacts) >= deployments.MAX_ARTIFACTS,
+            artifacts_expired=not artifacts and moment >= expires_at,
+            artifacts_expire_at=expires_at,
+            retention_days=ARTIFACTS_RETENTION_DAYS,
+            actions=actions,
+        ),
+    )
+
+
+@dashboard_view(VIEW)
+@require_GET
+def deployment_log(request: HttpRequest, user_id: str, deployment_id: str) -> HttpResponse:
+    """Redirect to a short-lived presigned link to the whole log (when there is one to read)."""
+    deployment = deployments.get_deployment(user_id, deployment_id)
+    log = deployments.get_build_log(deployment, tail_lines=0)
+    if log.missing:
+        messages.error(request, f"Deployment {deployment_id} has no build log to download.")
+        return HttpResponseRedirect(_detail_url(deployment))
+    if log.archived:
+        messages.error(
+            request,
+            f"The build log of {deployment_id} is archived in {log.storage_class}; it must be "
+            "restored in S3 before it can be downloaded.",
+        )
+        return HttpResponseRedirect(_detail_url(deployment))
+    return HttpResponseRedirect(deployments.build_log_url(deployment))
+
+
+def _action_url(action: Action, deployment: DeploymentSchema) -> str:
+    return reverse(
+        f"admin:deployments_deployment_{action.verb}",
+        args=[deployment.user_id, deployment.deployment_id],
+    )
+
+
+def _not_allowed_message(action: Action, deployment: DeploymentSchema) -> str:
+    since = ""
+    if deployment.status is DeploymentStatus.BUILDING and deployment.started_at is not None:
+        minutes = int((now() - deployment.started_at).total_seconds() // 60)
+        since = f" and started {minutes} minute{'s' if minutes != 1 else ''} ago"
+    return action.not_allowed.format(status=deployment.status.value, since=since)
+
+
+def _perform(
+    request: HttpRequest, action: Action, user_id: str, deployment_id: str
+) -> HttpResponse:
+    """GET asks to confirm; POST moves the deployment through the status machine and audits it."""
+    deployment = deployments.get_deployment(user_id, deployment_id)
+    detail_url = _detail_url(deployment)
+    if not action.allowed(deployment, now()):
+        messages.error(request, _not_allowed_message(action, deployment))
+        return HttpResponseRedirect(detail_url)
+    if request.method != "POST":
+        return render(
+            request,
+            "admin/anchor/deployment_confirm.html",
+            _context(deployment, title=action.title, action=action),
+        )
+    try:
+        changed = deployments.transition_deployment(
+            user_id,
+            deployment_id,
+            action.target,
+            error=action.error,
+            started_before=now() - STUCK_AFTER if action.stuck_check else None,
+        )
+    except InvalidTransition as error:
+        # Lost a race (the orchestrator moved it meanwhile): say what it is now, change nothing.
+        current = deployments.get_deployment(user_id, deployment_id)
+        if current.status is deployment.status:
+            reason = str(error)
+        else:
+            reason = (
+                f"it is {current.status.value} now, so it can no longer move to "
+                f"{action.target.value} (the build system changed it a moment ago)"
+            )
+        messages.error(request, f"Deployment {deployment_id} was not changed: {reason}.")
+        return HttpResponseRedirect(detail_url)
+    audit(
+        request,
+        action=f"{action.title} {deployment_id} of tenant {user_id}",
+        object_id=deployment_id,
+        object_repr=f"deployment {deployment_id} ({deployment.project_id})",
+        model=DeploymentAccess,
+        before={"status": deployment.status.value},
+        after={"status": changed.status.value},
+    )
+    messages.success(request, action.done.format(id=deployment_id))
+    return HttpResponseRedirect(detail_url)
+
+
+@dashboard_view(CANCEL)
+@require_http_methods(["GET", "POST"])
+def deployment_cancel(request: HttpRequest, user_id: str, deployment_id: str) -> HttpResponse:
+    """Cancel a queued or building deployment (GET confirms, POST cancels)."""
+    return _perform(request, CANCEL_ACTION, user_id, deployment_id)
+
+
+@dashboard_view(FAIL)
+@require_http_methods(["GET", "POST"])
+def deployment_fail(request: HttpRequest, user_id: str, deployment_id: str) -> HttpResponse:
+    """Mark a build stuck for over an hour as error (GET confirms, POST marks it)."""
+    return _perform(request, FAIL_ACTION, user_id, deployment_id)
+
+
+_BASE = "tenants/<str:user_id>/deployments/<str:deployment_id>/"
+
+urlpatterns = [
+    path(_BASE, deployment_detail, name="deployments_deployment_detail"),
+    path(_BASE + "log/", deployment_log, name="deployments_deployment_log"),
+    path(_BASE + "cancel/", deployment_cancel, name="deployments_deployment_cancel"),
+    path(_BASE + "fail/", deployment_fail, name="deployments_deployment_fail"),
+]
