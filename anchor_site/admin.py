@@ -9,6 +9,8 @@ from django.contrib.admin.models import LogEntry
 from django.http import HttpRequest
 from django.urls import URLPattern, URLResolver, reverse
 
+from anchor_site.dashboard import FIND, VIEW
+
 
 class AnchorAdminSite(admin.AdminSite):
     site_header = "anchor-deploy console"
@@ -26,10 +28,14 @@ class AnchorAdminSite(admin.AdminSite):
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
         """The admin's app list with a Dashboard section first, as permissions allow."""
         apps = super().get_app_list(request, app_label)
-        if app_label is None and request.user.has_perm("projects.view_tenant_data"):
-            entries: list[dict[str, Any]] = []
-            if request.user.has_perm("projects.view_tenant_data"):
-                entries.append(_entry("Find a tenant, project or deployment", "admin:find"))
+        if app_label is None and request.user.has_perm(VIEW):
+            # The menu mirrors the views' own checks: ids need FIND, a tenant's userId only VIEW.
+            label = (
+                "Find a tenant, project or deployment"
+                if request.user.has_perm(FIND)
+                else "Find a tenant"
+            )
+            entries: list[dict[str, Any]] = [_entry(label, "admin:find")]
             apps.insert(
                 0,
                 {

@@ -1,5 +1,289 @@
-"""Dashboard pages for projects (routes are added to the admin site by anchor_site.admin)."""
+"""Dashboard pages: find, tenant, project and project edit (routes added by anchor_site.admin).
+
+Query parameters: `q` (find); `cursor` / `back` page a list (see projects.pagination); the tenant
+page shows two lists, so its deployments are paged by `dcursor` / `dback`; `status` filters a
+project's deployments.
+"""
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+
+from anchor_site.dashboard import (
+    EDIT_PROJECT,
+    FIND,
+    VIEW,
+    audit,
+    dashboard_view,
+    error_page,
+    forbidden,
+    render,
+)
+from deployments import repository as deployments
+from deployments.models import DeploymentAccess
+from deployments.schemas import DeploymentStatus
+from infra.dynamo import valid_user_id
+from infra.errors import Conflict, NotFound, ValidationError
+from projects import chart
+from projects import repository as projects
+from projects.forms import ProjectEditForm
+from projects.models import ProjectAccess
+from projects.pagination import build_pager, current_cursor, without
+from projects.schemas import ProjectSchema
+
+PAGE_SIZE = 25
+PROJECT_PREFIX = "prj_"
+DEPLOYMENT_PREFIX = "dpl_"
+
+
+# --- find --------------------------------------------------------------------------------------
+
+
+@dashboard_view(VIEW)
+def find(request: HttpRequest) -> HttpResponse:
+    """Go straight to a tenant (`userId`), a project (`prj_…`) or a deployment (`dpl_…`).
+
+    A userId is the tenant's own key and needs no look-up. A prj_/dpl_ id is resolved to its
+    tenant with the repository's one cross-tenant read, which needs the FIND permission, and
+    every such look-up is written to the audit trail, found or not.
+    """
+    query = request.GET.get("q", "").strip()
+    if not query:
+        return _find_form(request, query, status=200)
+    if query.startswith((PROJECT_PREFIX, DEPLOYMENT_PREFIX)):
+        if not request.user.has_perm(FIND):
+            return forbidden(
+                request,
+                "Looking up which tenant owns a project or deployment id needs the "
+                "“find by id” permission (the Support or Operations group).",
+            )
+        if query.startswith(PROJECT_PREFIX):
+            return _find_project(request, query)
+        return _find_deployment(request, query)
+    if valid_user_id(query):
+        return HttpResponseRedirect(reverse("admin:tenant_detail", args=[query]))
+    return _find_form(
+        request,
+        query,
+        status=400,
+        error="That is not a tenant userId (1 to 64 letters, digits, _ or -), "
+        "a prj_… project id or a dpl_… deployment id.",
+    )
+
+
+def _find_form(
+    request: HttpRequest, query: str, *, status: int, error: str | None = None
+) -> HttpResponse:
+    return render(
+        request,
+        "admin/anchor/find.html",
+        {
+            "title": "Find",
+            "find_query": query,
+            "error": error,
+            "can_find_by_id": request.user.has_perm(FIND),
+        },
+        status=status,
+    )
+
+
+def _find_project(request: HttpRequest, project_id: str) -> HttpResponse:
+    try:
+        user_id = projects.resolve_project_tenant(project_id)
+    except NotFound:
+        _audit_lookup(request, project_id, ProjectAccess, None)
+        raise
+    _audit_lookup(request, project_id, ProjectAccess, user_id)
+    return HttpResponseRedirect(
+        reverse("admin:projects_project_detail", args=[user_id, project_id])
+    )
+
+
+def _find_deployment(request: HttpRequest, deployment_id: str) -> HttpResponse:
+    try:
+        user_id, _project_id = deployments.resolve_deployment_tenant(deployment_id)
+    except NotFound:
+        _audit_lookup(request, deployment_id, DeploymentAccess, None)
+        raise
+    _audit_lookup(request, deployment_id, DeploymentAccess, user_id)
+    return HttpResponseRedirect(
+        reverse("admin:deployments_deployment_detail", args=[user_id, deployment_id])
+    )
+
+
+def _audit_lookup(request: HttpRequest, record_id: str, model: type, user_id: str | None) -> None:
+    outcome = f"owned by tenant {user_id}" if user_id else "not found"
+    audit(
+        request,
+        action=f"Cross-tenant look-up of {record_id}: {outcome}",
+        object_id=record_id,
+        object_repr=f"look-up {record_id}",
+        model=model,
+    )
+
+
+# --- tenant ------------------------------------------------------------------------------------
+
+
+@dashboard_view(VIEW)
+def tenant_detail(request: HttpRequest, user_id: str) -> HttpResponse:
+    """The tenant's projects and its most recent deployments: two Queries, nothing per row."""
+    if not valid_user_id(user_id):
+        raise NotFound(f"tenant {user_id} not found")
+    cursor, dcursor = current_cursor(request, "cursor"), current_cursor(request, "dcursor")
+    project_page = projects.list_user_projects(user_id, limit=PAGE_SIZE, cursor=cursor)
+    deployment_page = deployments.list_user_deployments(user_id, limit=PAGE_SIZE, cursor=dcursor)
+    if not project_page.items and not deployment_page.items and not (cursor or dcursor):
+        return error_page(
+            request,
+            404,
+            "Not found",
+            f"No projects or deployments are stored for a tenant “{user_id}”.",
+        )
+    names = {p.project_id: p.name for p in project_page.items}
+    return render(
+        request,
+        "admin/anchor/tenant_detail.html",
+        {
+            "title": f"Tenant {user_id}",
+            "user_id": user_id,
+            "projects": project_page.items,
+            "projects_pager": build_pager(request, project_page),
+            "deployments": [(d, names.get(d.project_id)) for d in deployment_page.items],
+            "deployments_pager": build_pager(
+                request, deployment_page, param="dcursor", back_param="dback"
+            ),
+        },
+    )
+
+
+# --- project -----------------------------------------------------------------------------------
+
+
+@dashboard_view(VIEW)
+def project_detail(request: HttpRequest, user_id: str, project_id: str) -> HttpResponse:
+    """The tenant's project, its deployments (25 a page, by status) and the 30-day chart."""
+    status = request.GET.get("status") or None
+    allowed = [s.value for s in DeploymentStatus]
+    if status is not None and status not in allowed:
+        # Checked before any read: a bad filter costs no DynamoDB call.
+        raise ValidationError({"status": [f"{status!r} is not one of {', '.join(allowed)}"]})
+    cursor = current_cursor(request)
+    project = projects.get_project(user_id, project_id)
+    page = deployments.list_project_deployments(
+        user_id, project_id, limit=PAGE_SIZE, cursor=cursor, status=status
+    )
+    unfiltered_first_page = page if not (cursor or status) else None
+    recent, capped = chart.recent_deployments(
+        user_id, project_id, since=chart.window_start(), first_page=unfiltered_first_page
+    )
+    day_chart = chart.build_chart(recent, capped=capped)
+    return render(
+        request,
+        "admin/anchor/project_detail.html",
+        {
+            "title": project.name,
+            "user_id": user_id,
+            "project": project,
+            "deployment_rows": [(d, None) for d in page.items],
+            "pager": build_pager(request, page),
+            "status": status,
+            "status_filters": _status_filters(request),
+            "chart": day_chart,
+            "chart_svg": chart.render_svg(day_chart),
+            "chart_outcomes": [(s, day_chart.totals.get(s, 0)) for s in chart.OUTCOMES],
+            "chart_cap": len(recent),
+            "chart_days": chart.DAYS,
+            "can_edit": request.user.has_perm(EDIT_PROJECT),
+        },
+    )
+
+
+def _status_filters(request: HttpRequest) -> list[dict[str, str | None]]:
+    """ "All" and one link per status; changing the filter starts again from the first page."""
+    links: list[dict[str, str | None]] = [
+        {"label": "All", "value": None, "url": without(request, "cursor", "back", "status")}
+    ]
+    for status in DeploymentStatus:
+        url = without(request, "cursor", "back", status=status.value)
+        links.append({"label": status.value, "value": status.value, "url": url})
+    return links
+
+
+@dashboard_view(EDIT_PROJECT)
+def project_edit(request: HttpRequest, user_id: str, project_id: str) -> HttpResponse:
+    """GET shows the form; POST saves the change (conditional on the version the form showed)."""
+    project = projects.get_project(user_id, project_id)
+    if request.method != "POST":
+        return _edit_page(request, project, ProjectEditForm.for_project(project))
+    form = ProjectEditForm(request.POST)
+    if not form.is_valid():
+        return _edit_page(request, project, form, status=400)
+    changes = form.changes(project)
+    detail_url = reverse("admin:projects_project_detail", args=[user_id, project_id])
+    if not changes:
+        messages.info(request, "Nothing changed: the project is as it was.")
+        return HttpResponseRedirect(detail_url)
+    try:
+        updated = projects.update_project(
+            user_id,
+            project_id,
+            {**changes, "expected_version": form.cleaned_data["expected_version"]},
+        )
+    except Conflict:
+        form.add_error(
+            None,
+            "Someone else changed this project after you opened this form, so nothing was "
+            "saved. Reload the form to see the current values, then make your change again.",
+        )
+        return _edit_page(request, project, form, status=409)
+    except ValidationError as error:
+        form.add_schema_errors(error)
+        return _edit_page(request, project, form, status=400)
+    before = {k: getattr(project, k) for k in changes}
+    audit(
+        request,
+        action=f"Edited project {project_id} of tenant {user_id}",
+        object_id=project_id,
+        object_repr=f"{updated.name} ({project_id})",
+        model=ProjectAccess,
+        before=before,
+        after=changes,
+    )
+    summary = "; ".join(f"{k}: {before[k]} → {v}" for k, v in changes.items())
+    messages.success(request, f"Saved project “{updated.name}” ({summary}).")
+    return HttpResponseRedirect(detail_url)
+
+
+def _edit_page(
+    request: HttpRequest, project: ProjectSchema, form: ProjectEditForm, *, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "admin/anchor/project_edit.html",
+        {
+            "title": f"Edit {project.name}",
+            "user_id": project.user_id,
+            "project": project,
+            "form": form,
+        },
+        status=status,
+    )
+
+
+urlpatterns = [
+    path("find/", find, name="find"),
+    path("tenants/<str:user_id>/", tenant_detail, name="tenant_detail"),
+    path(
+        "tenants/<str:user_id>/projects/<str:project_id>/",
+        project_detail,
+        name="projects_project_detail",
+    ),
+    path(
+        "tenants/<str:user_id>/projects/<str:project_id>/edit/",
+        project_edit,
+        name="projects_project_edit",
+    ),
+]

@@ -76,7 +76,7 @@ def operations_client(operations_user: User) -> Client:
 
 
 @pytest.fixture
-def dynamodb_calls(aws_stage: None) -> Iterator[list[str]]:
+def dynamodb_calls(aws_stage: str) -> Iterator[list[str]]:
     """Operation names of the DynamoDB calls made during the test (e.g. ["Query", "Query"]).
 
     Clear it (`dynamodb_calls.clear()`) after arranging data to count only what a page costs.

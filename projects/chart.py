@@ -1,0 +1,203 @@
+"""The project page's chart: deployments per day over the last 30 days, stacked by outcome.
+
+Drawn on the server as inline SVG (no script, no CDN). Days are Singapore days (the site's time
+zone), today included. The data is read through the repository, newest first, in pages of
+READ_PAGE until a deployment older than the window shows up, with at most CAP deployments counted
+(the chart says so when it stops there), so a page never reads more than 1 + CAP / READ_PAGE times.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from deployments import repository as deployments
+from deployments.schemas import DeploymentSchema
+from infra.dynamo import Page
+
+DAYS = 30
+CAP = 1000
+READ_PAGE = 100
+# Bottom to top: finished outcomes first, then what is still in flight.
+OUTCOMES = ("ready", "error", "canceled", "building", "queued")
+
+WIDTH, HEIGHT = 720, 200
+LEFT, RIGHT, TOP, BOTTOM = 34, 8, 12, 24
+
+
+@dataclass(frozen=True)
+class DayBar:
+    day: date
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class Chart:
+    bars: list[DayBar]
+    capped: bool
+    totals: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.totals.values())
+
+
+def window_start(today: date | None = None, days: int = DAYS) -> datetime:
+    """The first moment counted: local midnight `days - 1` days before today, in UTC."""
+    today = today or timezone.localdate()
+    first = datetime.combine(
+        today - timedelta(days=days - 1), time(), timezone.get_current_timezone()
+    )
+    return first.astimezone(UTC)
+
+
+def recent_deployments(
+    user_id: str,
+    project_id: str,
+    *,
+    since: datetime,
+    first_page: Page[DeploymentSchema] | None = None,
+    cap: int | None = None,
+) -> tuple[list[DeploymentSchema], bool]:
+    """The tenant's project's deployments created at or after `since`, newest first, and whether
+    `cap` stopped the reading early. `first_page` (the unfiltered first page the view already
+    read) saves a call: reading goes on from its cursor. Raises NotFound like the repository."""
+    cap = CAP if cap is None else cap
+    found: list[DeploymentSchema] = []
+    page = first_page or deployments.list_project_deployments(
+        user_id, project_id, limit=min(READ_PAGE, cap + 1)
+    )
+    while True:
+        for deployment in page.items:
+            if deployment.created_at < since:
+                return found, False
+            if len(found) == cap:
+                return found, True  # one more inside the window: the count stopped short
+            found.append(deployment)
+        if not page.next_cursor:
+            return found, False
+        # Read what the cap still allows, plus one to tell whether the cap cut the count short.
+        page = deployments.list_project_deployments(
+            user_id, project_id, limit=min(READ_PAGE, cap - len(found) + 1), cursor=page.next_cursor
+        )
+
+
+def build_chart(
+    items: list[DeploymentSchema], *, capped: bool = False, today: date | None = None
+) -> Chart:
+    """Count `items` per Singapore day and outcome over the DAYS days ending today."""
+    today = today or timezone.localdate()
+    days = [today - timedelta(days=offset) for offset in range(DAYS - 1, -1, -1)]
+    per_day: dict[date, Counter[str]] = {day: Counter() for day in days}
+    totals: Counter[str] = Counter()
+    for item in items:
+        day = timezone.localtime(item.created_at).date()
+        if day in per_day:
+            status = str(item.status.value)
+            per_day[day][status] += 1
+            totals[status] += 1
+    bars = [DayBar(day, {s: per_day[day][s] for s in OUTCOMES if per_day[day][s]}) for day in days]
+    return Chart(bars=bars, capped=capped, totals={s: totals[s] for s in OUTCOMES if totals[s]})
+
+
+def _scale_top(peak: int) -> int:
+    """A round top for the y axis (at least 2, so the middle gridline is a whole number)."""
+    for step in (2, 4, 6, 10, 20, 40, 50, 100, 200, 400, 500, 1000):
+        if peak <= step:
+            return step
+    return -(-peak // 1000) * 1000
+
+
+def _bar_title(bar: DayBar) -> str:
+    label = f"{bar.day:%a} {bar.day.day} {bar.day:%b}"
+    if not bar.total:
+        return f"{label}: no deployments"
+    parts = ", ".join(f"{bar.counts[s]} {s}" for s in OUTCOMES if s in bar.counts)
+    noun = "deployment" if bar.total == 1 else "deployments"
+    return f"{label}: {bar.total} {noun} ({parts})"
+
+
+def render_svg(chart: Chart) -> SafeString:
+    """The chart as an inline, responsive SVG; colours come from the stylesheet (light and dark)."""
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    top = _scale_top(max((b.total for b in chart.bars), default=0))
+    slot = plot_w / len(chart.bars)
+    bar_w = slot * 0.7
+    grid = format_html_join(
+        "",
+        '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+        '<text class="chart-axis" x="{}" y="{}" text-anchor="end">{}</text>',
+        (
+            (LEFT, WIDTH - RIGHT, y, y, LEFT - 6, y + 4, value)
+            for value in (0, top // 2, top)
+            for y in [round(TOP + plot_h - plot_h * value / top, 1)]
+        ),
+    )
+    bars = []
+    for index, bar in enumerate(chart.bars):
+        x = round(LEFT + index * slot + (slot - bar_w) / 2, 1)
+        base = TOP + plot_h
+        rects = []
+        for status in OUTCOMES:
+            count = bar.counts.get(status, 0)
+            if not count:
+                continue
+            height = plot_h * count / top
+            base -= height
+            rects.append(
+                format_html(
+                    '<rect class="chart-{}" x="{}" y="{}" width="{}" height="{}"/>',
+                    status,
+                    x,
+                    round(base, 1),
+                    round(bar_w, 1),
+                    round(height, 1),
+                )
+            )
+        # A transparent full-height target so every day, even an empty one, has a tooltip.
+        target = format_html(
+            '<rect class="chart-hit" x="{}" y="{}" width="{}" height="{}"/>',
+            round(LEFT + index * slot, 1),
+            TOP,
+            round(slot, 1),
+            plot_h,
+        )
+        label = ""
+        if index % 5 == 4 or index == 0:
+            label = format_html(
+                '<text class="chart-axis" x="{}" y="{}" text-anchor="middle">{} {}</text>',
+                round(x + bar_w / 2, 1),
+                HEIGHT - 6,
+                bar.day.day,
+                f"{bar.day:%b}",
+            )
+        bars.append(
+            format_html(
+                "<g><title>{}</title>{}{}{}</g>",
+                _bar_title(bar),
+                SafeString("".join(rects)),
+                target,
+                label,
+            )
+        )
+    summary = f"{chart.total} deployments in the last {DAYS} days" + (
+        " (only the newest counted)" if chart.capped else ""
+    )
+    return format_html(
+        '<svg class="anchor-chart" viewBox="0 0 {} {}" role="img" aria-label="{}" '
+        'preserveAspectRatio="xMidYMid meet">{}{}</svg>',
+        WIDTH,
+        HEIGHT,
+        summary,
+        grid,
+        SafeString("".join(bars)),
+    )

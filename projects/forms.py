@@ -1,0 +1,77 @@
+"""The project edit form: a Django form whose rules are UpdateProjectSchema's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from anchor_site.schemas import validate
+from infra.errors import ValidationError
+from projects.schemas import ProjectSchema, UpdateProjectSchema
+
+EDITABLE = ("name", "repo_url", "branch")
+
+
+class ProjectEditForm(forms.Form):
+    """Name, repository URL and branch, plus the version the editor started from.
+
+    The schema does the validating (clean() maps its field errors onto the form), so the form and
+    the repository can never disagree about what is valid. `expected_version` makes the save
+    conditional: if someone changed the project meanwhile, the repository raises Conflict.
+    """
+
+    name = forms.CharField(
+        max_length=200,
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+        help_text="3 to 50 characters.",
+    )
+    repo_url = forms.CharField(
+        label="Repository URL",
+        max_length=2000,
+        widget=forms.URLInput(attrs={"class": "vURLField"}),
+        help_text="An http(s) URL naming the repository, e.g. https://github.com/owner/repo.",
+    )
+    branch = forms.CharField(
+        max_length=300,
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+        help_text="The git branch that deploys, e.g. main.",
+    )
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    required_css_class = "required"  # the admin's bold labels
+    update: UpdateProjectSchema  # set by a successful clean()
+
+    @classmethod
+    def for_project(cls, project: ProjectSchema) -> ProjectEditForm:
+        """An unbound form showing the project as it is now."""
+        return cls(
+            initial={
+                "name": project.name,
+                "repo_url": project.repo_url,
+                "branch": project.branch,
+                "expected_version": project.version,
+            }
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            self.update = validate(UpdateProjectSchema, data)
+        except ValidationError as error:
+            self.add_schema_errors(error)
+        return data
+
+    def add_schema_errors(self, error: ValidationError) -> None:
+        """Show a schema ValidationError on the form: per field, or above it."""
+        for name, messages in error.errors.items():
+            field = name if name in self.fields else None
+            for message in messages:
+                self.add_error(field, message)
+
+    def changes(self, project: ProjectSchema) -> dict[str, str]:
+        """The validated values that differ from `project` (only valid after is_valid())."""
+        values = self.update.model_dump(mode="json", by_alias=False, include=set(EDITABLE))
+        return {k: v for k, v in values.items() if v != getattr(project, k)}
