@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from typing import Any
@@ -21,7 +22,7 @@ from deployments.repository import (
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra import aws, demo
 from infra.management.commands import seed_demo
-from infra.resources import LOGS, log_key
+from infra.resources import ARTIFACTS, LOGS, log_key
 from projects.repository import get_project, list_user_projects
 from tests.conftest import build_stage
 
@@ -107,18 +108,59 @@ def test_a_second_run_adds_nothing_even_days_later(monkeypatch: pytest.MonkeyPat
     assert second["anchor"] == first["anchor"]
 
 
+def empty_buckets() -> None:
+    """What a restart of the in-memory S3 emulator does to the objects (provision re-creates the
+    buckets themselves before seed_demo runs)."""
+    s3 = aws.s3()
+    for bucket in (LOGS.name(), ARTIFACTS.name()):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                s3.delete_object(Bucket=bucket, Key=item["Key"])
+
+
+@pytest.fixture
+def s3_puts(stage: None) -> Iterator[list[str]]:
+    """The keys of every S3 PutObject made during the test."""
+    keys: list[str] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        keys.append(params["Key"])
+
+    events = aws.s3().meta.events
+    events.register("provide-client-params.s3.PutObject", record, unique_id="seed-puts")
+    yield keys
+    events.unregister("provide-client-params.s3.PutObject", unique_id="seed-puts")
+
+
 @pytest.mark.usefixtures("stage")
 def test_a_second_run_restores_build_logs_the_s3_emulator_lost() -> None:
     summary = seed()
     failed = get_deployment(tenants_of(summary)[0], summary["tryInFind"]["failed"])
-    aws.s3().delete_object(Bucket=LOGS.name(), Key=log_key(failed.project_id, failed.deployment_id))
+    empty_buckets()
     assert get_build_log(failed).missing
 
-    seed()
+    again = seed()
 
     log = get_build_log(failed)
+    assert again["objectsWritten"] is True
     assert log.available
     assert "exited with" in log.text or "maximum duration" in log.text
+
+
+def test_a_second_run_skips_s3_objects_still_there_unless_told(s3_puts: list[str]) -> None:
+    first = seed()
+    written = len(s3_puts)
+    assert written == first["buildLogs"] + first["artifacts"]
+    failed = get_deployment(tenants_of(first)[0], first["tryInFind"]["failed"])
+
+    s3_puts.clear()
+    assert seed()["objectsWritten"] is False
+    assert s3_puts == []
+
+    aws.s3().delete_object(Bucket=LOGS.name(), Key=log_key(failed.project_id, failed.deployment_id))
+    assert seed("--rewrite-objects")["objectsWritten"] is True
+    assert len(s3_puts) == written
+    assert get_build_log(failed).available
 
 
 @pytest.mark.usefixtures("stage")

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from deployments.repository import import_deployments, put_artifact, put_build_log
+from deployments.repository import get_build_log, import_deployments, put_artifact, put_build_log
 from deployments.schemas import DeploymentStatus
 from infra import demo
 from infra.errors import NotFound, RepositoryError, Unavailable
@@ -70,6 +70,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--workers", type=int, default=8, help="parallel writers (default 8)")
         parser.add_argument(
+            "--rewrite-objects",
+            action="store_true",
+            help="write every build log and artifact even when S3 already holds them",
+        )
+        parser.add_argument(
             "--json",
             action="store_true",
             help="print only a JSON summary on stdout (progress goes to stderr)",
@@ -78,7 +83,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         seed, tenants = options["seed"], options["tenants"]
         max_deployments, workers = options["max_deployments"], options["workers"]
-        as_json = options["json"]
+        as_json, rewrite = options["json"], options["rewrite_objects"]
         verbose = options["verbosity"] >= 1
         if settings.ANCHOR_STAGE == PRODUCTION_STAGE:
             raise CommandError("refusing to load demo data into the production stage")
@@ -106,15 +111,36 @@ class Command(BaseCommand):
                 f"  times are relative to {anchor:%Y-%m-%d %H:%M:%S} UTC "
                 + ("(the first seed's, found in the data)" if found else "(now: a first seed)")
             )
+            built = [
+                demo.build_tenant(plan, anchor=anchor, max_deployments=max_deployments)
+                for plan in plans
+            ]
+            say(f"  generated in {time.monotonic() - started:.1f}s")
+            # S3 objects are written in tenant order and the last tenant's last log (the
+            # sentinel) once more at the very end: if it is there, an earlier run wrote them all
+            # and the S3 store kept them. An emulator that restarted lost the sentinel too.
+            sentinel = _sentinel(built[-1])
+            objects = (
+                rewrite
+                or sentinel is None
+                or not get_build_log(sentinel.record, tail_lines=0).available
+            )
+            say(
+                "  build logs and artifacts: "
+                + (
+                    "writing them"
+                    if objects
+                    else "S3 still holds them from an earlier run (--rewrite-objects writes them)"
+                )
+            )
             totals = Totals()
             highlights = Highlights()
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seed") as pool:
-                for plan in plans:
+                for plan, tenant in zip(plans, built, strict=True):
                     tenant_started = time.monotonic()
-                    tenant = demo.build_tenant(plan, anchor=anchor, max_deployments=max_deployments)
-                    counts = self._write_tenant(pool, tenant)
+                    counts = self._write_tenant(pool, tenant, objects=objects, last=sentinel)
                     totals.add(counts)
-                    highlights.collect(tenant, anchor)
+                    highlights.collect(tenant, datetime.now(UTC))
                     say(
                         f"  [{plan.index + 1}/{tenants}] {plan.user_id:<18} {plan.company:<22} "
                         f"{counts.projects} projects ({counts.new_projects} new), "
@@ -122,6 +148,8 @@ class Command(BaseCommand):
                         f"{counts.artifacts:,} artifacts  "
                         f"{time.monotonic() - tenant_started:.1f}s"
                     )
+            if objects and sentinel is not None and sentinel.log is not None:
+                put_build_log(sentinel.record, sentinel.log)
         except Unavailable as error:
             raise CommandError(
                 f"{error} (is stage {settings.ANCHOR_STAGE} provisioned and reachable? "
@@ -141,6 +169,7 @@ class Command(BaseCommand):
             "statuses": totals.statuses,
             "buildLogs": totals.logs,
             "artifacts": totals.artifacts,
+            "objectsWritten": objects,
             "seconds": round(elapsed, 1),
             "tryInFind": highlights.as_dict(),
         }
@@ -160,7 +189,18 @@ class Command(BaseCommand):
             return datetime.now(UTC).replace(microsecond=0), False
         return stored.created_at + project.age, True
 
-    def _write_tenant(self, pool: ThreadPoolExecutor, tenant: demo.DemoTenant) -> Totals:
+    def _write_tenant(
+        self,
+        pool: ThreadPoolExecutor,
+        tenant: demo.DemoTenant,
+        *,
+        objects: bool,
+        last: demo.DemoDeployment | None,
+    ) -> Totals:
+        """Write one tenant: projects, then deployments and (if `objects`) S3 objects in parallel.
+
+        `last` (the sentinel) is left for the caller to write after everything else.
+        """
         counts = Totals(tenants=1)
         for project in tenant.projects:
             counts.projects += 1
@@ -177,11 +217,13 @@ class Command(BaseCommand):
             for deployment in project.deployments:
                 counts.deployments += 1
                 counts.statuses[deployment.record.status.value] += 1
-                if deployment.log is not None:
-                    counts.logs += 1
+                counts.logs += deployment.log is not None
+                counts.artifacts += len(deployment.artifacts)
+                if not objects:
+                    continue
+                if deployment.log is not None and deployment is not last:
                     jobs.append(pool.submit(put_build_log, deployment.record, deployment.log))
                 for artifact in deployment.artifacts:
-                    counts.artifacts += 1
                     jobs.append(
                         pool.submit(
                             put_artifact,
@@ -202,12 +244,22 @@ class Command(BaseCommand):
                 f"Done in {summary['seconds']}s: {summary['tenants']} tenants, "
                 f"{summary['projects']} projects ({summary['newProjects']} new), "
                 f"{summary['deployments']:,} deployments ({statuses}), "
-                f"{summary['buildLogs']:,} build logs, {summary['artifacts']:,} artifacts."
+                f"{summary['buildLogs']:,} build logs, {summary['artifacts']:,} artifacts"
+                + ("." if summary["objectsWritten"] else " (already in S3).")
             )
         )
         self.stdout.write("Ids to paste into Find:")
         for label, value, note in highlights.rows():
             self.stdout.write(f"  {label:<34} {value:<22} {note}")
+
+
+def _sentinel(tenant: demo.DemoTenant) -> demo.DemoDeployment | None:
+    """The tenant's newest deployment that has a build log."""
+    for project in reversed(tenant.projects):
+        for deployment in reversed(project.deployments):
+            if deployment.log is not None:
+                return deployment
+    return None
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -224,7 +276,7 @@ class Highlights:
     def _keep(self, key: str, value: str, note: str) -> None:
         self.found.setdefault(key, (value, note))
 
-    def collect(self, tenant: demo.DemoTenant, anchor: datetime) -> None:
+    def collect(self, tenant: demo.DemoTenant, moment: datetime) -> None:
         if tenant.plan.index == 0:
             self._keep("tenant", tenant.user_id, tenant.plan.company)
         for project in tenant.projects:
@@ -238,7 +290,7 @@ class Highlights:
             for deployment in reversed(deployments):
                 record = deployment.record
                 if plan.stuck and record.status is S.BUILDING and record.started_at:
-                    hours = (anchor - record.started_at).total_seconds() / 3600
+                    hours = (moment - record.started_at).total_seconds() / 3600
                     self._keep("stuck", record.deployment_id, f"building for {hours:.1f} h")
                 if plan.missing_log and deployment.log is None and record.status.is_final:
                     self._keep("missing_log", record.deployment_id, f"{record.status}, no log")
