@@ -506,6 +506,13 @@ def start_local_stack(
                 owned.append(s3)
             state["s3"] = _entry(s3, adopt, state.get("s3"))
             if dynamodb_engine == "moto":
+                # A DynamoDB Local that a crashed run left on the data is not needed now.
+                found = _reusable(
+                    state.get("dynamodb"), DYNAMODB_LOCAL, dynamodb_answers, str(data_dir)
+                )
+                if found and found[1]:
+                    found[0].stop()
+                    progress(f"stopped the DynamoDB Local an earlier run left (pid {found[0].pid})")
                 dynamodb = s3
                 progress(f"DynamoDB served by moto server on {s3.endpoint}")
                 state["dynamodb"] = dict(state["s3"])
@@ -524,7 +531,8 @@ def start_local_stack(
                         ),
                         True,
                     )
-                    progress(f"DynamoDB Local started on {dynamodb.endpoint} (data in {data_dir})")
+                    where = _shown(data_dir)
+                    progress(f"DynamoDB Local started on {dynamodb.endpoint} (data in {where})")
                 if adopt:
                     owned.append(dynamodb)
                 state["dynamodb"] = _entry(dynamodb, adopt, state.get("dynamodb"))
@@ -538,6 +546,10 @@ def start_local_stack(
             raise
         _write_state(state_file, state)
     return LocalStack(dynamodb, s3, state_file, owned, reused, notes)
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(PROJECT_DIR)) if path.is_relative_to(PROJECT_DIR) else str(path)
 
 
 def _entry(
