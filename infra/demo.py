@@ -386,11 +386,14 @@ def build_tenant(plan: TenantPlan, *, anchor: datetime, max_deployments: int) ->
 def _build_project(
     tenant: TenantPlan, plan: ProjectPlan, *, anchor: datetime, max_deployments: int
 ) -> DemoProject:
-    rng = random.Random(f"anchor-demo:{plan.project_id}:history")
+    # Push times come from their own stream (they depend on the anchor through office hours);
+    # everything else about deployment k comes from a stream of its own, so ids, commits,
+    # statuses and errors are the same whatever the anchor.
+    times_rng = random.Random(f"anchor-demo:{plan.project_id}:times")
     created = anchor - plan.age
     updated = created
     if plan.version > 1:
-        updated = created + (anchor - created) * rng.uniform(0.2, 0.9)
+        updated = created + (anchor - created) * times_rng.uniform(0.2, 0.9)
     record = ProjectSchema(
         project_id=plan.project_id,
         user_id=tenant.user_id,
@@ -403,20 +406,20 @@ def _build_project(
     )
     project = DemoProject(plan=plan, record=record)
     total = min(plan.size, max_deployments)
-    live = list(plan.in_flight[: max(0, total)])
-    history = total - len(live)
+    live = [S(status) for status in plan.in_flight[: max(0, total)]]
     start = max(anchor - timedelta(days=HISTORY_DAYS), created + timedelta(hours=1))
     # History stops an hour before the anchor, so every finished build ended before it.
-    times = _push_times(rng, start, anchor - timedelta(hours=1), history)
+    times = _push_times(times_rng, start, anchor - timedelta(hours=1), total - len(live))
+    times += [anchor - offset for offset in _live_offsets(times_rng, plan, live)]
     previous_error = False
-    for moment in times:
-        status = _past_status(rng, previous_error)
-        previous_error = status is S.ERROR
+    for number, moment in enumerate(times):
+        rng = random.Random(f"anchor-demo:{plan.project_id}:{number}")
+        if number < len(times) - len(live):
+            status = _past_status(rng, previous_error)
+            previous_error = status is S.ERROR
+        else:
+            status = live[number - (len(times) - len(live))]
         project.deployments.append(_deployment(rng, tenant, plan, moment, status, anchor))
-    for offset, status in zip(_live_offsets(rng, plan, live), live, strict=True):
-        project.deployments.append(
-            _deployment(rng, tenant, plan, anchor - offset, S(status), anchor)
-        )
     project.deployments.sort(key=lambda d: d.record.created_at)
     if plan.missing_log:
         _lose_a_log(project)
@@ -442,13 +445,15 @@ def _push_times(rng: random.Random, start: datetime, end: datetime, count: int) 
     return sorted(moments)
 
 
-def _live_offsets(rng: random.Random, plan: ProjectPlan, live: list[str]) -> list[timedelta]:
+def _live_offsets(
+    rng: random.Random, plan: ProjectPlan, live: list[DeploymentStatus]
+) -> list[timedelta]:
     """How long ago each running deployment was pushed, oldest first."""
     offsets = []
     for position, status in enumerate(live):
         if plan.stuck and position == 0:
             offsets.append(STUCK_FOR + timedelta(seconds=rng.randint(5, 40)))
-        elif status == "building":
+        elif status is S.BUILDING:
             offsets.append(timedelta(seconds=rng.randint(60, 240)))
         else:
             offsets.append(timedelta(seconds=rng.randint(5, 50)))

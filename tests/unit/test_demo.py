@@ -144,3 +144,19 @@ def test_only_recent_ready_deployments_carry_artifacts(
         assert deployment.record.status is S.READY
         assert ANCHOR - deployment.record.created_at <= timedelta(days=demo.ARTIFACT_DAYS)
         assert {a.name for a in deployment.artifacts} == {"build-manifest.json", "output.tar.gz"}
+
+
+def test_ids_statuses_and_errors_do_not_depend_on_the_anchor() -> None:
+    # So the ids the seed prints (and docs/support-recipes.md quotes) are the same on every
+    # machine; only the times move with the moment of the first seed.
+    def shape(anchor: datetime) -> list[tuple[str, str, str | None]]:
+        tenants = [
+            demo.build_tenant(plan, anchor=anchor, max_deployments=60)
+            for plan in demo.plan_tenants(42, 3)
+        ]
+        return [
+            (d.record.deployment_id, d.record.status.value, d.record.error)
+            for d in all_deployments(tenants)
+        ]
+
+    assert shape(ANCHOR) == shape(ANCHOR + timedelta(days=3, hours=5, minutes=7))

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from textwrap import shorten
 from typing import Any
 
 from django.conf import settings
@@ -295,7 +296,7 @@ class Highlights:
                 if plan.missing_log and deployment.log is None and record.status.is_final:
                     self._keep("missing_log", record.deployment_id, f"{record.status}, no log")
                 if record.status is S.ERROR and deployment.log is not None:
-                    self._keep("failed", record.deployment_id, (record.error or "")[:60])
+                    self._keep("failed", record.deployment_id, shorten(record.error or "", 60))
                 if record.status is S.QUEUED:
                     self._keep("queued", record.deployment_id, f"{tenant.user_id}/{plan.name}")
 
