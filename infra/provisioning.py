@@ -200,7 +200,7 @@ def aws_errors() -> Iterator[None]:
     try:
         yield
     except ClientError as error:
-        code, message = _code(error), _message(error)
+        code, message = _code(error), " ".join(_message(error).split())
         operation = getattr(error, "operation_name", "the call")
         if code in _ACCESS_DENIED_CODES:
             raise ProvisioningError(
@@ -265,7 +265,8 @@ class Provisioner:
 
     def endpoints(self) -> dict[str, str]:
         """Where the calls go: AWS's regional endpoints, or the local ones from the environment."""
-        return {"dynamodb": self.dynamodb.meta.endpoint_url, "s3": self.s3.meta.endpoint_url}
+        with aws_errors():
+            return {"dynamodb": self.dynamodb.meta.endpoint_url, "s3": self.s3.meta.endpoint_url}
 
     # --- reading ---------------------------------------------------------------------------
 
