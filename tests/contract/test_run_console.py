@@ -24,6 +24,11 @@ from infra import aws, localaws
 pytestmark = pytest.mark.contract
 
 READY_TIMEOUT = 180.0
+# A terminal delivers Ctrl-C; a process started from a script may have SIGINT ignored for life.
+DEFAULT_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
 
 
 @dataclass
@@ -63,8 +68,8 @@ class Run:
 def start_run(local_dir: Path, database: Path) -> Run:
     port = localaws.free_port()
     env = dict(os.environ, DEBUG="true", DATABASE_URL=f"sqlite:///{database}")
-    command = [sys.executable, str(localaws.PROJECT_DIR / "manage.py"), "run_console"]
-    command += ["--port", str(port), "--no-seed", "--local-dir", str(local_dir)]
+    command = [sys.executable, "-c", DEFAULT_SIGINT, str(localaws.PROJECT_DIR / "manage.py")]
+    command += ["run_console", "--port", str(port), "--no-seed", "--local-dir", str(local_dir)]
     process = subprocess.Popen(
         command,
         env=env,

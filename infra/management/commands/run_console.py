@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -218,23 +218,24 @@ def _unique(services: list[localaws.LocalService]) -> list[localaws.LocalService
 
 
 def _stop_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    """Interrupt a child started in its own session, with everything in that session."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        process.wait()
+    """End a child started in its own session, with everything in that session (its group)."""
+    # SIGTERM rather than SIGINT: a process started from a script may ignore SIGINT for life.
+    if process.poll() is None:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
     # The autoreloader's child shares the group and may outlive its parent by a moment.
     deadline = time.monotonic() + timeout
     while _group_alive(process.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     if _group_alive(process.pid):
-        os.killpg(process.pid, signal.SIGKILL)
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _group_alive(group: int) -> bool:
