@@ -18,6 +18,11 @@ class AnchorAdminSite(admin.AdminSite):
     index_title = "Staff dashboard"
     index_template = "admin/anchor/index.html"
 
+    def __init__(self, name: str = "admin") -> None:
+        super().__init__(name)
+        # The audit trail belongs to the site itself (anchor_site is not an app to autodiscover).
+        self.register(LogEntry, AuditTrailAdmin)
+
     def get_urls(self) -> list[URLPattern | URLResolver]:
         # Dashboard routes go before the admin's own list, which ends in a catch-all.
         from deployments.views import urlpatterns as deployment_urls
@@ -60,7 +65,6 @@ def _entry(name: str, url_name: str) -> dict[str, Any]:
     }
 
 
-@admin.register(LogEntry)
 class AuditTrailAdmin(admin.ModelAdmin):
     """The audit trail: every staff action and cross-tenant look-up, read-only."""
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -646,25 +645,10 @@ class Artifact:
     url: str
 
 
-@contextmanager
-def _s3_errors() -> Iterator[None]:
-    """Like aws_errors(), but a missing bucket is an outage (unprovisioned stage), not a 404."""
-    try:
-        yield
-    except ClientError as error:
-        if error_code(error) == "NoSuchBucket":
-            raise Unavailable(
-                "S3 bucket missing (is the stage provisioned?)", cause=error
-            ) from error
-        raise translate(error) from error
-    except BotoCoreError as error:
-        raise translate(error) from error
-
-
 def _presign(bucket: str, key: str, filename: str, expires_in: int | None) -> str:
     if expires_in is None:
         expires_in = settings.ANCHOR_PRESIGN_SECONDS
-    with _s3_errors():
+    with aws_errors():
         return aws.s3().generate_presigned_url(
             "get_object",
             Params={
@@ -702,7 +686,7 @@ def get_build_log(
     bucket = LOGS.name()
     for _attempt in range(3):
         try:
-            with _s3_errors():
+            with aws_errors():
                 head = aws.s3().head_object(Bucket=bucket, Key=key)
         except NotFound:
             return BuildLog(state="missing", key=key)
@@ -716,7 +700,7 @@ def get_build_log(
             return BuildLog(state="available", truncated=size > 0, **meta)
         start = max(0, size - tail_bytes)
         try:
-            with _s3_errors():
+            with aws_errors():
                 try:
                     response = aws.s3().get_object(
                         Bucket=bucket,
@@ -760,7 +744,7 @@ def list_artifacts(
     prefix = artifacts_prefix(deployment.project_id, deployment.deployment_id)
     artifacts: list[Artifact] = []
     paginator = aws.s3().get_paginator("list_objects_v2")
-    with _s3_errors():
+    with aws_errors():
         pages = paginator.paginate(
             Bucket=bucket, Prefix=prefix, PaginationConfig={"MaxItems": limit}
         )
@@ -782,7 +766,7 @@ def list_artifacts(
 
 def put_build_log(deployment: DeploymentSchema, text: str) -> None:
     """Orchestrator side: store (replace) a deployment's build log as UTF-8 text."""
-    with _s3_errors():
+    with aws_errors():
         aws.s3().put_object(
             Bucket=LOGS.name(),
             Key=log_key(deployment.project_id, deployment.deployment_id),
@@ -813,5 +797,5 @@ def put_artifact(
 ) -> None:
     """Orchestrator side: store one artifact under the deployment's prefix (`name` relative)."""
     key = artifacts_prefix(deployment.project_id, deployment.deployment_id) + _artifact_name(name)
-    with _s3_errors():
+    with aws_errors():
         aws.s3().put_object(Bucket=ARTIFACTS.name(), Key=key, Body=body, ContentType=content_type)

@@ -16,13 +16,15 @@ CLIENT_CONFIG = Config(
     connect_timeout=3,
     read_timeout=10,
 )
+S3_CONFIG = Config(signature_version="s3v4")
 
 
 @functools.cache
 def _client(service: str, region: str) -> BaseClient:
     # Endpoints come from boto3's own AWS_ENDPOINT_URL[_SERVICE] variables and credentials from
     # its usual chain; a Session per client keeps the clients thread-safe for a WSGI server.
-    return boto3.session.Session().client(service, region_name=region, config=CLIENT_CONFIG)
+    config = CLIENT_CONFIG.merge(S3_CONFIG) if service == "s3" else CLIENT_CONFIG
+    return boto3.session.Session().client(service, region_name=region, config=config)
 
 
 def dynamodb() -> BaseClient:
@@ -31,7 +33,10 @@ def dynamodb() -> BaseClient:
 
 
 def s3() -> BaseClient:
-    """The process-wide S3 client for the configured region."""
+    """The process-wide S3 client for the configured region.
+
+    It signs with SigV4: S3 refuses the SigV2 presigned links botocore would otherwise make.
+    """
     return _client("s3", settings.AWS_REGION)
 
 

@@ -66,7 +66,7 @@ _UNAVAILABLE_CODES = {
     "SlowDown",
     "LimitExceededException",
 }
-_NOT_FOUND_CODES = {"ResourceNotFoundException", "NoSuchBucket", "NoSuchKey", "404"}
+_NOT_FOUND_CODES = {"NoSuchKey", "404"}
 
 
 def error_code(error: BaseException) -> str:
@@ -83,7 +83,7 @@ def translate(error: BaseException) -> RepositoryError:
         message = error.response.get("Error", {}).get("Message", "") or code
         if code in _UNAVAILABLE_CODES:
             return Unavailable(f"AWS is throttling or failing: {code}", cause=error)
-        if code == "ResourceNotFoundException":
+        if code in {"ResourceNotFoundException", "NoSuchBucket"}:
             # A missing *table* is an outage of the data plane, not a missing record.
             return Unavailable(
                 f"DynamoDB resource missing (is the stage provisioned?): {message}", cause=error

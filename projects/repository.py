@@ -28,6 +28,7 @@ from projects.schemas import CreateProjectSchema, ProjectSchema, UpdateProjectSc
 __all__ = [
     "create_project",
     "get_project",
+    "import_project",
     "list_user_projects",
     "resolve_project_tenant",
     "update_project",
