@@ -4,20 +4,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup run shell test lint format bench clean
 
 setup: $(STAMP)
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install -qq --upgrade pip
+	$(BIN)/pip install -qq -r requirements.txt
 	touch $(STAMP)
 
 # The whole console on this machine: DynamoDB Local and moto's S3 on loopback, stage dev, demo
 # data, a staff account, the dashboard on 127.0.0.1:8000. Ctrl-C stops everything it started.
 run: setup
 	DEBUG=true $(BIN)/python manage.py run_console
+
+# The support shell (`manage.py shell`, repository imported) on the local AWS of a running
+# `make run` (start that first, in another terminal).
+shell: setup
+	DEBUG=true $(BIN)/python manage.py local_shell
 
 lint: setup
 	$(BIN)/ruff check .

@@ -409,12 +409,7 @@ class LocalStack:
 
     def environment(self) -> dict[str, str]:
         """What a child process needs to reach these services through boto3 (dummy keys)."""
-        return {
-            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.endpoint,
-            "AWS_ENDPOINT_URL_S3": self.s3.endpoint,
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",  # the emulators check no signature
-        }
+        return boto3_environment(self.dynamodb.endpoint, self.s3.endpoint)
 
     def stop(self) -> None:
         """Stop what this process started or adopted; services another live run owns stay up."""
@@ -567,4 +562,26 @@ def _entry(
         "endpoint": service.endpoint,
         "pid": service.pid,
         "owner_pid": owner,
+    }
+
+
+def running_stack_environment(local_dir: Path = LOCAL_DIR) -> dict[str, str] | None:
+    """The boto3 environment of the local AWS a running `make run` recorded, if it still answers."""
+    state = _read_state(local_dir / "run-state.json")
+    s3, dynamodb = state.get("s3") or {}, state.get("dynamodb") or {}
+    s3_endpoint, dynamodb_endpoint = s3.get("endpoint"), dynamodb.get("endpoint")
+    if not isinstance(s3_endpoint, str) or not isinstance(dynamodb_endpoint, str):
+        return None
+    if not s3_answers(s3_endpoint) or not dynamodb_answers(dynamodb_endpoint):
+        return None
+    return boto3_environment(dynamodb_endpoint, s3_endpoint)
+
+
+def boto3_environment(dynamodb_endpoint: str, s3_endpoint: str) -> dict[str, str]:
+    """boto3's own variables for reaching local emulators (dummy keys: no signature is checked)."""
+    return {
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
+        "AWS_ENDPOINT_URL_S3": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
     }

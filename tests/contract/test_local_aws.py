@@ -224,3 +224,30 @@ def test_without_java_the_stack_serves_dynamodb_from_moto_with_a_note(
     finally:
         stack.stop()
     assert gone(stack.s3)
+
+
+def test_the_support_shell_finds_the_endpoints_of_a_running_stack_and_only_while_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(localaws, "java_available", lambda: False)  # moto alone: fast
+    assert localaws.running_stack_environment(tmp_path) is None
+    stack = localaws.start_local_stack(local_dir=tmp_path)
+    try:
+        env = localaws.running_stack_environment(tmp_path)
+        assert env is not None
+        assert env["AWS_ENDPOINT_URL_DYNAMODB"] == stack.dynamodb.endpoint
+        assert env["AWS_ENDPOINT_URL_S3"] == stack.s3.endpoint
+    finally:
+        stack.stop()
+    assert localaws.running_stack_environment(tmp_path) is None
+
+
+def test_local_shell_without_a_running_make_run_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.core.management import CommandError, call_command
+
+    monkeypatch.setattr(localaws, "LOCAL_DIR", tmp_path)
+    monkeypatch.setattr(localaws, "running_stack_environment", lambda local_dir=tmp_path: None)
+    with pytest.raises(CommandError, match="start `make run` in another terminal"):
+        call_command("local_shell")
