@@ -247,7 +247,6 @@ def test_local_shell_without_a_running_make_run_says_what_to_do(
 ) -> None:
     from django.core.management import CommandError, call_command
 
-    monkeypatch.setattr(localaws, "LOCAL_DIR", tmp_path)
-    monkeypatch.setattr(localaws, "running_stack_environment", lambda local_dir=tmp_path: None)
+    monkeypatch.setattr(localaws, "running_stack_environment", lambda: None)
     with pytest.raises(CommandError, match="start `make run` in another terminal"):
         call_command("local_shell")
