@@ -33,6 +33,10 @@ class AnchorAdminSite(admin.AdminSite):
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
         """The admin's app list with a Dashboard section first, as permissions allow."""
         apps = super().get_app_list(request, app_label)
+        for app in apps:  # the admin's action log is the console's audit trail: say so
+            for model in app["models"]:
+                if model["object_name"] == "LogEntry":
+                    model["name"] = "Audit trail"
         if app_label is None and request.user.has_perm(VIEW):
             # The menu mirrors the views' own checks: ids need FIND, a tenant's userId only VIEW.
             label = (

@@ -49,3 +49,9 @@ def test_the_audit_trail_cannot_be_changed_or_deleted(client_as, entry):
     assert change.status_code == 403
     assert delete.status_code == 403
     assert LogEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_the_menu_names_the_audit_trail(client_as):
+    response = client_as("support").get(reverse("admin:index"))
+    assert b"Audit trail" in response.content
+    assert b"Log entries" not in response.content
