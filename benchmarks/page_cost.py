@@ -122,6 +122,12 @@ def main() -> None:
                 "list_project_deployments status=error": partial(
                     deployments.list_project_deployments, user_id, project_id, status="error"
                 ),
+                "list_project_activity (30 days)": partial(
+                    deployments.list_project_activity,
+                    user_id,
+                    project_id,
+                    since=datetime.now(UTC) - timedelta(days=30),
+                ),
                 "list_user_projects": partial(projects.list_user_projects, user_id),
                 "list_user_deployments": partial(deployments.list_user_deployments, user_id),
                 "get_deployment": partial(deployments.get_deployment, user_id, one),

@@ -66,6 +66,7 @@ __all__ = [
     "get_deployment",
     "import_deployments",
     "list_artifacts",
+    "list_project_activity",
     "list_project_deployments",
     "list_user_deployments",
     "put_artifact",
@@ -274,6 +275,52 @@ def _page(rows: list[dict[str, Any]], limit: int, scope: tuple[str, ...], *, ind
     return Page(
         items=[DeploymentSchema.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor
     )
+
+
+@dataclass(frozen=True)
+class Activity:
+    """When a deployment was created and its status: what a chart of activity needs."""
+
+    created_at: datetime
+    status: DeploymentStatus
+
+
+def list_project_activity(user_id: str, project_id: str, *, since: datetime) -> list[Activity]:
+    """(createdAt, status) of the tenant's project's deployments created at or after `since`.
+
+    One Query on the sort-key range (`DEPLOYMENT#{since}` onwards) projecting two attributes, so
+    a month of a busy project is typically one call, read in full whatever its size; more pages
+    only past DynamoDB's 1 MB per call. Rows are filtered on `userId`: another tenant's project
+    gives an empty list, exactly like a project with no recent deployments.
+    """
+    if not valid_user_id(user_id) or not PROJECT_ID_PATTERN.match(str(project_id)):
+        return []
+    tenant, values = _Keys.tenant(user_id)
+    kwargs: dict[str, Any] = {
+        "TableName": DEPLOYMENTS.name(),
+        "KeyConditionExpression": "PK = :pk AND SK BETWEEN :from AND :to",
+        "FilterExpression": tenant,
+        "ProjectionExpression": "createdAt, #status",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {
+            ":pk": to_value(project_id),
+            ":from": to_value(SK_PREFIX + format_timestamp(since)),
+            ":to": to_value(SK_PREFIX + "~"),  # "~" sorts after every timestamp
+            **values,
+        },
+    }
+    found: list[Activity] = []
+    with aws_errors():
+        for response in aws.dynamodb().get_paginator("query").paginate(**kwargs):
+            for item in response.get("Items", []):
+                row = from_item(item)
+                found.append(
+                    Activity(
+                        created_at=datetime.fromisoformat(row["createdAt"]),
+                        status=DeploymentStatus(row["status"]),
+                    )
+                )
+    return found
 
 
 def resolve_deployment_tenant(deployment_id: str) -> tuple[str, str]:

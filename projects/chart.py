@@ -1,14 +1,15 @@
 """The project page's chart: deployments per day over the last 30 days, stacked by outcome.
 
 Drawn on the server as inline SVG (no script, no CDN). Days are Singapore days (the site's time
-zone), today included. The data is read through the repository, newest first, in pages of
-READ_PAGE until a deployment older than the window shows up, with at most CAP deployments counted
-(the chart says so when it stops there), so a page never reads more than 1 + CAP / READ_PAGE times.
+zone), today included. The data is the project page's own first page when that already reaches
+back past the window (no extra call), else one bounded range query of the window
+(deployments.repository.list_project_activity), whatever the size of the project.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -17,12 +18,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from deployments import repository as deployments
+from deployments.repository import Activity
 from deployments.schemas import DeploymentSchema
 from infra.dynamo import Page
 
 DAYS = 30
-CAP = 1000
-READ_PAGE = 100
 # Bottom to top: finished outcomes first, then what is still in flight.
 OUTCOMES = ("ready", "error", "canceled", "building", "queued")
 
@@ -43,7 +43,6 @@ class DayBar:
 @dataclass(frozen=True)
 class Chart:
     bars: list[DayBar]
-    capped: bool
     totals: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -66,33 +65,23 @@ def recent_deployments(
     *,
     since: datetime,
     first_page: Page[DeploymentSchema] | None = None,
-    cap: int | None = None,
-) -> tuple[list[DeploymentSchema], bool]:
-    """The tenant's project's deployments created at or after `since`, newest first, and whether
-    `cap` stopped the reading early. `first_page` (the unfiltered first page the view already
-    read) saves a call: reading goes on from its cursor. Raises NotFound like the repository."""
-    cap = CAP if cap is None else cap
-    found: list[DeploymentSchema] = []
-    page = first_page or deployments.list_project_deployments(
-        user_id, project_id, limit=min(READ_PAGE, cap + 1)
-    )
-    while True:
-        for deployment in page.items:
-            if deployment.created_at < since:
-                return found, False
-            if len(found) == cap:
-                return found, True  # one more inside the window: the count stopped short
-            found.append(deployment)
-        if not page.next_cursor:
-            return found, False
-        # Read what the cap still allows, plus one to tell whether the cap cut the count short.
-        page = deployments.list_project_deployments(
-            user_id, project_id, limit=min(READ_PAGE, cap - len(found) + 1), cursor=page.next_cursor
-        )
+) -> Sequence[DeploymentSchema | Activity]:
+    """The tenant's project's deployments created at or after `since`.
+
+    `first_page` (the unfiltered, newest-first first page the view already read) is enough when
+    it is the last page or reaches back past `since`; otherwise the window is read in one range
+    query. Another tenant's project reads as no activity (the view has read the project first).
+    """
+    if first_page is not None and (
+        first_page.next_cursor is None
+        or (first_page.items and first_page.items[-1].created_at < since)
+    ):
+        return [d for d in first_page.items if d.created_at >= since]
+    return deployments.list_project_activity(user_id, project_id, since=since)
 
 
 def build_chart(
-    items: list[DeploymentSchema], *, capped: bool = False, today: date | None = None
+    items: Sequence[DeploymentSchema | Activity], *, today: date | None = None
 ) -> Chart:
     """Count `items` per Singapore day and outcome over the DAYS days ending today."""
     today = today or timezone.localdate()
@@ -106,7 +95,7 @@ def build_chart(
             per_day[day][status] += 1
             totals[status] += 1
     bars = [DayBar(day, {s: per_day[day][s] for s in OUTCOMES if per_day[day][s]}) for day in days]
-    return Chart(bars=bars, capped=capped, totals={s: totals[s] for s in OUTCOMES if totals[s]})
+    return Chart(bars=bars, totals={s: totals[s] for s in OUTCOMES if totals[s]})
 
 
 def _scale_top(peak: int) -> int:
@@ -189,9 +178,7 @@ def render_svg(chart: Chart) -> SafeString:
                 label,
             )
         )
-    summary = f"{chart.total} deployments in the last {DAYS} days" + (
-        " (only the newest counted)" if chart.capped else ""
-    )
+    summary = f"{chart.total} deployments in the last {DAYS} days"
     return format_html(
         '<svg class="anchor-chart" viewBox="0 0 {} {}" role="img" aria-label="{}" '
         'preserveAspectRatio="xMidYMid meet">{}{}</svg>',

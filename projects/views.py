@@ -176,10 +176,10 @@ def project_detail(request: HttpRequest, user_id: str, project_id: str) -> HttpR
         user_id, project_id, limit=PAGE_SIZE, cursor=cursor, status=status
     )
     unfiltered_first_page = page if not (cursor or status) else None
-    recent, capped = chart.recent_deployments(
+    recent = chart.recent_deployments(
         user_id, project_id, since=chart.window_start(), first_page=unfiltered_first_page
     )
-    day_chart = chart.build_chart(recent, capped=capped)
+    day_chart = chart.build_chart(recent)
     return render(
         request,
         "admin/anchor/project_detail.html",
@@ -194,7 +194,6 @@ def project_detail(request: HttpRequest, user_id: str, project_id: str) -> HttpR
             "chart": day_chart,
             "chart_svg": chart.render_svg(day_chart),
             "chart_outcomes": [(s, day_chart.totals.get(s, 0)) for s in chart.OUTCOMES],
-            "chart_cap": len(recent),
             "chart_days": chart.DAYS,
             "can_edit": request.user.has_perm(EDIT_PROJECT),
         },

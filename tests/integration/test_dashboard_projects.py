@@ -384,20 +384,17 @@ def test_the_chart_counts_the_last_30_days_per_day_stacked_by_outcome(
     assert "Only the newest" not in html
 
 
-def test_the_chart_reads_in_bounded_pages_and_says_when_it_stopped_at_its_cap(
+def test_a_long_history_costs_one_range_query_for_the_chart_whatever_its_size(
     client_as: ClientAs, dynamodb_calls: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(chart, "CAP", 3)
-    monkeypatch.setattr(chart, "READ_PAGE", 2)
-    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
     project = make_project("usr_alice")
-    history(project, *[(n, S.READY) for n in range(1, 6)])
+    history(project, *[(n, S.READY) for n in range(1, 8)], (40, S.ERROR), (50, S.READY))
     dynamodb_calls.clear()
     html = text(client_as("support").get(project_url(project)))
-    # Project, the table's page (1 row, reused), then the chart: 2 rows, then 1 row + 1 to peek.
-    assert dynamodb_calls == ["Query"] * 4
-    assert "Only the newest 3 deployments are counted" in html
-    assert 'aria-label="3 deployments in the last 30 days (only the newest counted)"' in html
+    # The project, the table's page (2 of 9 rows), then the 30-day window in one query.
+    assert dynamodb_calls == ["Query", "Query", "Query"]
+    assert 'aria-label="7 deployments in the last 30 days"' in html
 
 
 def test_a_filtered_project_page_reads_the_chart_separately_and_stays_small(

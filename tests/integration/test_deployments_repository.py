@@ -285,3 +285,23 @@ def test_import_is_idempotent_and_sets_the_newest_as_latest(project):
     assert len(page.items) == 30
     latest = projects.get_project("usr_a", project.project_id).latest_deployment
     assert latest.deployment_id == made[-1].deployment_id
+
+
+def test_project_activity_reads_exactly_the_window_in_one_query(project):
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    made = _import(project, 40, start=start, statuses=(S.READY, S.ERROR))
+    calls = []
+    aws.dynamodb().meta.events.register("before-call.dynamodb", lambda **kw: calls.append(kw))
+    since = start + timedelta(minutes=30)
+    activity = deployments.list_project_activity("usr_a", project.project_id, since=since)
+    assert len(calls) == 1
+    assert sorted((a.created_at, a.status) for a in activity) == [
+        (d.created_at, d.status) for d in made[30:]
+    ]
+
+
+def test_project_activity_of_another_tenants_project_is_empty(project):
+    _import(project, 3, start=datetime(2026, 1, 1, tzinfo=UTC))
+    since = datetime(2025, 1, 1, tzinfo=UTC)
+    assert deployments.list_project_activity("usr_b", project.project_id, since=since) == []
+    assert len(deployments.list_project_activity("usr_a", project.project_id, since=since)) == 3

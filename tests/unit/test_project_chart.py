@@ -57,8 +57,3 @@ def test_each_day_stacks_its_outcomes_and_the_svg_says_so_on_hover() -> None:
     assert svg.count('class="chart-ready"') == 1 and svg.count('class="chart-error"') == 1
     assert "<title>Sun 9 Mar: no deployments</title>" in svg
     assert svg.startswith('<svg class="anchor-chart"') and "<script" not in svg
-
-
-def test_a_capped_chart_says_it_counted_only_the_newest() -> None:
-    chart = build_chart([], capped=True, today=TODAY)
-    assert "(only the newest counted)" in str(render_svg(chart))
