@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
@@ -37,9 +39,11 @@ from infra.errors import (
     Conflict,
     InvalidTransition,
     NotFound,
+    RepositoryError,
     Unavailable,
     ValidationError,
     aws_errors,
+    condition_check,
     error_code,
     translate,
 )
@@ -77,10 +81,13 @@ __all__ = [
     "update_deployment_status",
 ]
 
+logger = logging.getLogger("anchor.repository")
+
 ID_PATTERN = re.compile(r"^dpl_[0-9a-z]{16}$")
 SK_PREFIX = "DEPLOYMENT#"
 FILTERED_READ_SIZE = 250  # items read per call while filling a status-filtered page
 BATCH_SIZE = 25  # BatchWriteItem's limit
+BATCH_GET_SIZE = 100  # BatchGetItem's limit
 
 
 # --- the one key builder: every key and tenant condition of this table is made here -----------
@@ -405,38 +412,69 @@ def create_deployment(
 def import_deployments(
     user_id: str, project_id: str, deployments: Iterable[DeploymentSchema]
 ) -> int:
-    """Bulk-load historical deployments of the tenant's project (demo data, migrations).
+    """Bulk-load historical deployments of the tenant's project (demo data, migrations); returns
+    how many were new.
 
-    BatchWriteItem (25 per call, unprocessed items retried) puts each item under its own key, so
-    importing the same records again overwrites them rather than duplicating; batch writes cannot
-    be conditional, which is why this is not the path for live pushes (use create_deployment).
-    The project's latestDeployment summary is then set to the newest imported deployment.
+    Deployments already stored are left exactly as they are (a re-run never undoes a status
+    change made since): each chunk of 100 keys is looked up with BatchGetItem, and only the
+    missing items are put with BatchWriteItem (25 per call, unprocessed items retried). Batch
+    writes cannot be conditional, so a live push never comes this way (use create_deployment).
+    The project's latestDeployment summary then moves to the newest new deployment, if newer.
     """
     projects_repository.get_project(user_id, project_id)
     newest: DeploymentSchema | None = None
-    count = 0
-    batch: list[dict[str, Any]] = []
-    for deployment in deployments:
-        if deployment.user_id != user_id or deployment.project_id != project_id:
-            raise ValidationError(
-                {"deployments": [f"{deployment.deployment_id} belongs elsewhere"]}
+    written = 0
+    for chunk in _chunks(deployments, BATCH_GET_SIZE):
+        rows: dict[tuple[str, str], tuple[DeploymentSchema, dict[str, Any]]] = {}
+        for deployment in chunk:
+            if deployment.user_id != user_id or deployment.project_id != project_id:
+                raise ValidationError(
+                    {"deployments": [f"{deployment.deployment_id} belongs elsewhere"]}
+                )
+            stored = deployment.to_stored()
+            sort_key = _Keys.sort_key(stored["createdAt"], deployment.deployment_id)
+            rows[(project_id, sort_key)] = (
+                deployment,
+                {"PK": project_id, "SK": sort_key, **stored},
             )
-        stored = deployment.to_stored()
-        sort_key = _Keys.sort_key(stored["createdAt"], deployment.deployment_id)
-        batch.append(
-            {"PutRequest": {"Item": to_item({"PK": project_id, "SK": sort_key, **stored})}}
-        )
-        if newest is None or deployment.created_at > newest.created_at:
-            newest = deployment
-        count += 1
-        if len(batch) == BATCH_SIZE:
-            _batch_write(batch)
-            batch = []
-    if batch:
-        _batch_write(batch)
+        existing = _existing_keys(list(rows))
+        new = [row for key, row in rows.items() if key not in existing]
+        for requests in _chunks(new, BATCH_SIZE):
+            _batch_write([{"PutRequest": {"Item": to_item(item)}} for _, item in requests])
+        written += len(new)
+        for deployment, _ in new:
+            if newest is None or deployment.created_at > newest.created_at:
+                newest = deployment
     if newest is not None:
         _set_latest(user_id, project_id, newest, only_if_newer=True)
-    return count
+    return written
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _existing_keys(keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (PK, SK) keys the deployments table holds (BatchGetItem, at most 100)."""
+    pending: dict[str, Any] = {
+        DEPLOYMENTS.name(): {
+            "Keys": [_Keys.item(pk, sk) for pk, sk in keys],
+            "ProjectionExpression": "PK, SK",
+        }
+    }
+    found: set[tuple[str, str]] = set()
+    with aws_errors():
+        for _attempt in range(8):
+            response = aws.dynamodb().batch_get_item(RequestItems=pending)
+            for item in response.get("Responses", {}).get(DEPLOYMENTS.name(), []):
+                row = from_item(item)
+                found.add((row["PK"], row["SK"]))
+            pending = response.get("UnprocessedKeys") or {}
+            if not pending:
+                return found
+    raise Unavailable("DynamoDB kept leaving batch reads unprocessed (throttled)")
 
 
 def _batch_write(requests: list[dict[str, Any]]) -> None:
@@ -448,8 +486,6 @@ def _batch_write(requests: list[dict[str, Any]]) -> None:
             )
             if not pending:
                 return
-    from infra.errors import Unavailable
-
     raise Unavailable("DynamoDB kept leaving batch writes unprocessed (throttled)")
 
 
@@ -464,7 +500,7 @@ def _set_latest(
             " OR latestDeployment.createdAt <= :createdAt)"
         )
         values[":createdAt"] = to_value(format_timestamp(deployment.created_at))
-    try:
+    with condition_check():  # a newer summary already there is not an error
         aws.dynamodb().update_item(
             TableName=PROJECTS.name(),
             Key=key,
@@ -472,39 +508,44 @@ def _set_latest(
             ConditionExpression=owned,
             ExpressionAttributeValues=values,
         )
-    except ClientError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise translate(error) from error
-    except BotoCoreError as error:
-        raise translate(error) from error
 
 
 def _refresh_latest_status(deployment: DeploymentSchema) -> None:
-    """Second write after a status change: the project's summary, only if it still shows this one.
+    """Second write after a status change: the project's summary, only if it still shows this
+    deployment in a status the new one may follow.
 
-    Conditional on latestDeployment.deploymentId, so a newer deployment's summary is never
-    overwritten by an older one's late status change; losing that condition is not an error.
+    So a newer deployment's summary is never overwritten by an older one's late change, and a
+    delayed write never moves the summary backwards (building after ready). Losing that condition
+    is not an error. The write is best-effort: the status change itself is already stored, so if
+    AWS fails here the summary lags until the deployment's next change, and a warning is logged
+    rather than the caller told that its (successful) transition failed.
     """
+    key, owned, values = _Keys.project(deployment.project_id, deployment.user_id)
+    sources = sorted(s.value for s in deployment.status.allowed_sources())
+    placeholders = [f":from{i}" for i in range(len(sources))]
+    values.update({p: to_value(v) for p, v in zip(placeholders, sources, strict=True)})
+    values[":status"] = to_value(deployment.status.value)
+    values[":deploymentId"] = to_value(deployment.deployment_id)
     try:
-        aws.dynamodb().update_item(
-            TableName=PROJECTS.name(),
-            Key=to_item({"PK": deployment.project_id, "SK": METADATA}),
-            UpdateExpression="SET latestDeployment.#status = :status",
-            ConditionExpression=(
-                "latestDeployment.deploymentId = :deploymentId AND userId = :userId"
-            ),
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":status": to_value(deployment.status.value),
-                ":deploymentId": to_value(deployment.deployment_id),
-                ":userId": to_value(deployment.user_id),
-            },
+        with condition_check():
+            aws.dynamodb().update_item(
+                TableName=PROJECTS.name(),
+                Key=key,
+                UpdateExpression="SET latestDeployment.#status = :status",
+                ConditionExpression=(
+                    f"{owned} AND latestDeployment.deploymentId = :deploymentId"
+                    f" AND latestDeployment.#status IN ({', '.join(placeholders)})"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+            )
+    except RepositoryError as error:
+        logger.warning(
+            "project %s: latestDeployment summary not updated for %s: %s",
+            deployment.project_id,
+            deployment.deployment_id,
+            error,
         )
-    except ClientError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise translate(error) from error
-    except BotoCoreError as error:
-        raise translate(error) from error
 
 
 def transition_deployment(
@@ -568,7 +609,7 @@ def _transition(
     names = {"#status": "status"}
     if error is not None:
         names["#error"] = "error"
-    try:
+    with condition_check() as check:
         response = aws.dynamodb().update_item(
             TableName=DEPLOYMENTS.name(),
             Key=_Keys.item(current["PK"], current["SK"]),
@@ -579,20 +620,17 @@ def _transition(
             ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-    except ClientError as failure:
-        if error_code(failure) != "ConditionalCheckFailedException":
-            raise translate(failure) from failure
-        old = from_item(failure.response.get("Item") or {})
+    if check.failed:
+        old = from_item(check.old)
         if not old or (user_id is not None and old.get("userId") != user_id):
-            raise _not_found(deployment_id) from failure
+            raise _not_found(deployment_id) from check.error
         reason = f"is {old.get('status')}"
         if started_before is not None and old.get("status") in sources:
             reason = f"started at {old.get('startedAt', 'an unknown time')}, not long enough ago"
         raise InvalidTransition(
-            f"deployment {deployment_id} {reason}; it cannot move to {target.value}", cause=failure
-        ) from failure
-    except BotoCoreError as failure:
-        raise translate(failure) from failure
+            f"deployment {deployment_id} {reason}; it cannot move to {target.value}",
+            cause=check.error,
+        )
     deployment = DeploymentSchema.model_validate(from_item(response["Attributes"]))
     _refresh_latest_status(deployment)
     return deployment
@@ -619,21 +657,18 @@ def update_deployment(deployment_id: str, **fields: Any) -> DeploymentSchema:
     values = {f":{k}": to_value(v) for k, v in changes.items()}
     values[":now"] = to_value(format_timestamp(now()))
     expression = "SET " + ", ".join([f"#{k} = :{k}" for k in changes] + ["updatedAt = :now"])
-    with aws_errors():
-        try:
-            response = aws.dynamodb().update_item(
-                TableName=DEPLOYMENTS.name(),
-                Key=_Keys.item(current["PK"], current["SK"]),
-                UpdateExpression=expression,
-                ConditionExpression="attribute_exists(PK)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                raise _not_found(deployment_id) from error
-            raise
+    with condition_check() as check:
+        response = aws.dynamodb().update_item(
+            TableName=DEPLOYMENTS.name(),
+            Key=_Keys.item(current["PK"], current["SK"]),
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+    if check.failed:
+        raise _not_found(deployment_id) from check.error
     return DeploymentSchema.model_validate(from_item(response["Attributes"]))
 
 

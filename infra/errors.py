@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -116,4 +118,34 @@ def aws_errors() -> Iterator[None]:
     try:
         yield
     except (ClientError, BotoCoreError) as error:
+        raise translate(error) from error
+
+
+@dataclass
+class ConditionCheck:
+    """What a conditional write's `ConditionalCheckFailedException` said, if it failed.
+
+    `old` is the stored item as DynamoDB returned it with ReturnValuesOnConditionCheckFailure
+    (raw AttributeValues; empty when the item does not exist or was not asked for).
+    """
+
+    failed: bool = False
+    old: dict[str, Any] = field(default_factory=dict)
+    error: ClientError | None = None
+
+
+@contextmanager
+def condition_check() -> Iterator[ConditionCheck]:
+    """Run a conditional write: a failed condition is recorded in the yielded ConditionCheck for
+    the caller to explain (NotFound, Conflict, InvalidTransition…); any other botocore error is
+    raised as the project's own exception."""
+    check = ConditionCheck()
+    try:
+        yield check
+    except ClientError as error:
+        if error_code(error) != "ConditionalCheckFailedException":
+            raise translate(error) from error
+        check.failed, check.error = True, error
+        check.old = error.response.get("Item") or {}
+    except BotoCoreError as error:
         raise translate(error) from error

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from nanoid import generate
 
 from anchor_site.schemas import validate
@@ -21,7 +20,7 @@ from infra.dynamo import (
     to_value,
     valid_user_id,
 )
-from infra.errors import Conflict, NotFound, ValidationError, aws_errors, error_code, translate
+from infra.errors import Conflict, NotFound, ValidationError, aws_errors, condition_check
 from infra.resources import PROJECTS, USER_ID_INDEX
 from projects.schemas import CreateProjectSchema, ProjectSchema, UpdateProjectSchema
 
@@ -203,7 +202,7 @@ def update_project(
         condition += " AND version = :expectedVersion"
         values[":expectedVersion"] = to_value(payload.expected_version)
     sets = [f"#{k} = :{k}" for k in changes] + ["updatedAt = :updatedAt"]
-    try:
+    with condition_check() as check:
         response = aws.dynamodb().update_item(
             TableName=PROJECTS.name(),
             Key=_Keys.item(project_id),
@@ -214,19 +213,15 @@ def update_project(
             ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-    except ClientError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise translate(error) from error
-        old = from_item(error.response.get("Item") or {})
+    if check.failed:
+        old = from_item(check.old)
         if old.get("userId") != user_id:
-            raise _not_found(project_id) from error
+            raise _not_found(project_id) from check.error
         raise Conflict(
             f"project {project_id} was changed by someone else (now version {old.get('version')}); "
             "reload and try again",
-            cause=error,
-        ) from error
-    except BotoCoreError as error:
-        raise translate(error) from error
+            cause=check.error,
+        )
     return ProjectSchema.model_validate(from_item(response["Attributes"]))
 
 
@@ -256,22 +251,19 @@ def import_project(project: ProjectSchema) -> bool:
         {"name": project.name, "repo_url": project.repo_url, "branch": project.branch},
     )
     item = {"PK": project.project_id, "SK": METADATA, **project.to_stored()}
-    try:
+    with condition_check() as check:
         aws.dynamodb().put_item(
             TableName=PROJECTS.name(),
             Item=to_item(item),
             ConditionExpression="attribute_not_exists(PK)",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-    except ClientError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise translate(error) from error
-        owner = from_item(error.response.get("Item") or {}).get("userId")
+    if check.failed:
+        owner = from_item(check.old).get("userId")
         if owner is not None and owner != project.user_id:
             raise Conflict(
-                f"project {project.project_id} already exists for another tenant", cause=error
-            ) from error
+                f"project {project.project_id} already exists for another tenant",
+                cause=check.error,
+            )
         return False
-    except BotoCoreError as error:
-        raise translate(error) from error
     return True

@@ -180,7 +180,9 @@ def test_update_of_a_missing_deployment_is_not_found():
         deployments.update_deployment_status("dpl_0000000000000000", "building")
 
 
-def _import(project, count: int, *, start: datetime, statuses=(S.READY,)) -> list[DeploymentSchema]:
+def _import(
+    project, count: int, *, start: datetime, statuses=(S.READY,), new: int | None = None
+) -> list[DeploymentSchema]:
     batch = [
         DeploymentSchema(
             deployment_id=f"dpl_{i:016d}",
@@ -195,7 +197,8 @@ def _import(project, count: int, *, start: datetime, statuses=(S.READY,)) -> lis
         )
         for i in range(count)
     ]
-    assert deployments.import_deployments(project.user_id, project.project_id, batch) == count
+    written = deployments.import_deployments(project.user_id, project.project_id, batch)
+    assert written == (count if new is None else new)
     return batch
 
 
@@ -279,12 +282,22 @@ def test_list_user_deployments_spans_projects_newest_first(project):
 
 
 def test_import_is_idempotent_and_sets_the_newest_as_latest(project):
-    made = _import(project, 30, start=datetime(2026, 1, 1, tzinfo=UTC))
-    _import(project, 30, start=datetime(2026, 1, 1, tzinfo=UTC))
+    made = _import(project, 130, start=datetime(2026, 1, 1, tzinfo=UTC))
+    _import(project, 130, start=datetime(2026, 1, 1, tzinfo=UTC), new=0)
     page = deployments.list_project_deployments("usr_a", project.project_id, limit=100)
-    assert len(page.items) == 30
+    assert len(page.items) == 100 and page.next_cursor
     latest = projects.get_project("usr_a", project.project_id).latest_deployment
     assert latest.deployment_id == made[-1].deployment_id
+
+
+def test_a_second_import_never_undoes_a_change_made_since(project):
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    made = _import(project, 3, start=an_hour_ago, statuses=(S.QUEUED,))
+    deployments.transition_deployment("usr_a", made[-1].deployment_id, "canceled")
+    _import(project, 3, start=an_hour_ago, statuses=(S.QUEUED,), new=0)
+    assert deployments.get_deployment("usr_a", made[-1].deployment_id).status is S.CANCELED
+    latest = projects.get_project("usr_a", project.project_id).latest_deployment
+    assert (latest.deployment_id, latest.status) == (made[-1].deployment_id, "canceled")
 
 
 def test_project_activity_reads_exactly_the_window_in_one_query(project):
