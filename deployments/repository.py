@@ -674,10 +674,16 @@ def update_deployment(deployment_id: str, **fields: Any) -> DeploymentSchema:
 
 # --- build logs and artifacts in S3 ------------------------------------------------------------
 #
-# Every function here takes a DeploymentSchema that came from a tenant-scoped read
-# (get_deployment(user_id, ...)): holding it is the proof of tenancy, so the S3 keys are built
-# from its own projectId and deploymentId and no further DynamoDB call is made. The put_
+# The readers take the tenant and the DeploymentSchema that a tenant-scoped read
+# (get_deployment(user_id, ...)) returned: the record must carry that tenant, and the S3 keys are
+# built from its own projectId and deploymentId, so no further DynamoDB call is made. The put_
 # functions are the orchestrator's side (and the demo seed's).
+
+
+def _check_owner(user_id: str, deployment: DeploymentSchema) -> None:
+    if not valid_user_id(user_id) or deployment.user_id != user_id:
+        raise _not_found(deployment.deployment_id)
+
 
 LOG_TAIL_BYTES = 64 * 1024  # the most a page reads of a log: its last 64 KiB
 ARCHIVED_STORAGE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
@@ -755,15 +761,21 @@ def _log_lines(data: bytes, *, partial_start: bool, tail_lines: int) -> tuple[li
 
 
 def get_build_log(
-    deployment: DeploymentSchema, *, tail_lines: int = 200, tail_bytes: int = LOG_TAIL_BYTES
+    user_id: str,
+    deployment: DeploymentSchema,
+    *,
+    tail_lines: int = 200,
+    tail_bytes: int = LOG_TAIL_BYTES,
 ) -> BuildLog:
-    """The tail of a deployment's build log (tenancy: `deployment` came from get_deployment).
+    """The tail of the tenant's deployment's build log (`deployment` as get_deployment returned
+    it; one of another tenant raises NotFound).
 
     A HEAD tells size and storage class; a log in GLACIER or DEEP_ARCHIVE is reported as archived
     without reading it, and a missing one as missing. Otherwise one ranged GET reads at most the
     last `tail_bytes` (never the whole of a big log), pinned to the HEAD's ETag. `tail_lines=0`
     reads the metadata only.
     """
+    _check_owner(user_id, deployment)
     key = log_key(deployment.project_id, deployment.deployment_id)
     bucket = LOGS.name()
     for _attempt in range(3):
@@ -802,16 +814,21 @@ def get_build_log(
     raise Unavailable(f"the build log {key} kept changing while it was read")
 
 
-def build_log_url(deployment: DeploymentSchema, *, expires_in: int | None = None) -> str:
-    """A short-lived link that downloads the whole build log (tenancy: as get_build_log).
+def build_log_url(
+    user_id: str, deployment: DeploymentSchema, *, expires_in: int | None = None
+) -> str:
+    """A short-lived link that downloads the tenant's deployment's whole build log.
 
-    Valid for `expires_in` seconds, by default settings.ANCHOR_PRESIGN_SECONDS.
+    Valid for `expires_in` seconds, by default settings.ANCHOR_PRESIGN_SECONDS. Tenancy as
+    get_build_log.
     """
+    _check_owner(user_id, deployment)
     key = log_key(deployment.project_id, deployment.deployment_id)
     return _presign(LOGS.name(), key, f"{deployment.deployment_id}-build.log", expires_in)
 
 
 def list_artifacts(
+    user_id: str,
     deployment: DeploymentSchema,
     *,
     expires_in: int | None = None,
@@ -820,8 +837,9 @@ def list_artifacts(
     """The deployment's artifacts (at most `limit`), by key, each with a presigned download link
     valid for `expires_in` seconds (by default settings.ANCHOR_PRESIGN_SECONDS).
 
-    Tenancy: `deployment` came from get_deployment; only its own prefix is listed.
+    Tenancy as get_build_log; only the deployment's own prefix is listed.
     """
+    _check_owner(user_id, deployment)
     bucket = ARTIFACTS.name()
     prefix = artifacts_prefix(deployment.project_id, deployment.deployment_id)
     artifacts: list[Artifact] = []

@@ -105,8 +105,8 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
     One DynamoDB read (the deployment); S3 is asked for the log's tail and the artifact list.
     """
     deployment = deployments.get_deployment(user_id, deployment_id)
-    log = deployments.get_build_log(deployment, tail_lines=LOG_LINES)
-    artifacts = deployments.list_artifacts(deployment)
+    log = deployments.get_build_log(user_id, deployment, tail_lines=LOG_LINES)
+    artifacts = deployments.list_artifacts(user_id, deployment)
     moment = now()
     expires_at = deployment.created_at + timedelta(days=ARTIFACTS_RETENTION_DAYS)
     actions = [
@@ -138,7 +138,7 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
 def deployment_log(request: HttpRequest, user_id: str, deployment_id: str) -> HttpResponse:
     """Redirect to a short-lived presigned link to the whole log (when there is one to read)."""
     deployment = deployments.get_deployment(user_id, deployment_id)
-    log = deployments.get_build_log(deployment, tail_lines=0)
+    log = deployments.get_build_log(user_id, deployment, tail_lines=0)
     if log.missing:
         messages.error(request, f"Deployment {deployment_id} has no build log to download.")
         return HttpResponseRedirect(_detail_url(deployment))
@@ -149,7 +149,7 @@ def deployment_log(request: HttpRequest, user_id: str, deployment_id: str) -> Ht
             "restored in S3 before it can be downloaded.",
         )
         return HttpResponseRedirect(_detail_url(deployment))
-    return HttpResponseRedirect(deployments.build_log_url(deployment))
+    return HttpResponseRedirect(deployments.build_log_url(user_id, deployment))
 
 
 def _action_url(action: Action, deployment: DeploymentSchema) -> str:

@@ -65,7 +65,7 @@ def _put_log(deployment: DeploymentSchema, body: bytes, **extra: Any) -> None:
 def test_a_short_log_is_shown_whole(deployment):
     deployments.put_build_log(deployment, "Cloning\nInstalling\nBuild succeeded\n")
 
-    log = deployments.get_build_log(deployment)
+    log = deployments.get_build_log(deployment.user_id, deployment)
 
     assert log.available and not log.archived and not log.missing
     assert log.lines == ("Cloning", "Installing", "Build succeeded")
@@ -80,7 +80,7 @@ def test_a_big_log_shows_its_last_200_lines_from_a_ranged_read_of_its_tail(deplo
     deployments.put_build_log(deployment, text)
     s3_calls.clear()
 
-    log = deployments.get_build_log(deployment)
+    log = deployments.get_build_log(deployment.user_id, deployment)
 
     assert log.lines == tuple(f"step {n:05d}: compiling module {n}" for n in range(39_800, 40_000))
     assert log.truncated
@@ -95,7 +95,7 @@ def test_a_tail_that_starts_inside_a_character_shows_only_whole_lines(deployment
     body = ("é" * 50 + "\n").encode() * 40
     deployments.put_build_log(deployment, body.decode())
 
-    log = deployments.get_build_log(deployment, tail_bytes=len(body) // 2 + 1)
+    log = deployments.get_build_log(deployment.user_id, deployment, tail_bytes=len(body) // 2 + 1)
 
     assert log.truncated
     assert log.lines and all(line == "é" * 50 for line in log.lines)
@@ -104,13 +104,16 @@ def test_a_tail_that_starts_inside_a_character_shows_only_whole_lines(deployment
 def test_colour_codes_are_removed_from_log_lines(deployment):
     deployments.put_build_log(deployment, "\x1b[32m✓ compiled\x1b[0m\r\n\x1b[1;31merror\x1b[0m\n")
 
-    assert deployments.get_build_log(deployment).lines == ("✓ compiled", "error")
+    assert deployments.get_build_log(deployment.user_id, deployment).lines == (
+        "✓ compiled",
+        "error",
+    )
 
 
 def test_an_empty_log_is_available_with_no_lines(deployment):
     deployments.put_build_log(deployment, "")
 
-    log = deployments.get_build_log(deployment)
+    log = deployments.get_build_log(deployment.user_id, deployment)
 
     assert log.available and log.lines == () and log.size == 0
 
@@ -122,7 +125,7 @@ def test_an_archived_log_is_reported_with_its_storage_class_without_reading_it(
     _put_log(deployment, b"old build output\n" * 100, StorageClass=storage_class)
     s3_calls.clear()
 
-    log = deployments.get_build_log(deployment)
+    log = deployments.get_build_log(deployment.user_id, deployment)
 
     assert log.archived and not log.available and not log.missing
     assert log.storage_class == storage_class
@@ -132,7 +135,7 @@ def test_an_archived_log_is_reported_with_its_storage_class_without_reading_it(
 
 
 def test_a_log_that_was_never_written_is_missing(deployment):
-    log = deployments.get_build_log(deployment)
+    log = deployments.get_build_log(deployment.user_id, deployment)
 
     assert log.missing and log.lines == () and log.size == 0
 
@@ -140,7 +143,9 @@ def test_a_log_that_was_never_written_is_missing(deployment):
 def test_the_log_link_downloads_the_whole_log_as_a_named_attachment(deployment):
     deployments.put_build_log(deployment, "line one\nline two\n")
 
-    response = requests.get(deployments.build_log_url(deployment), timeout=5)  # moto answers
+    response = requests.get(
+        deployments.build_log_url(deployment.user_id, deployment), timeout=5
+    )  # moto answers
 
     assert response.status_code == 200
     assert response.text == "line one\nline two\n"
@@ -155,8 +160,8 @@ def test_links_are_signed_with_sigv4_for_as_long_as_settings_say(deployment, set
     deployments.put_artifact(deployment, "index.html", b"<h1>hi</h1>")
 
     for url in (
-        deployments.build_log_url(deployment),
-        deployments.list_artifacts(deployment)[0].url,
+        deployments.build_log_url(deployment.user_id, deployment),
+        deployments.list_artifacts(deployment.user_id, deployment)[0].url,
     ):
         query = parse_qs(urlsplit(url).query)
         assert query.get("X-Amz-Algorithm") == ["AWS4-HMAC-SHA256"], url
@@ -165,7 +170,7 @@ def test_links_are_signed_with_sigv4_for_as_long_as_settings_say(deployment, set
 
 
 def test_the_log_link_lasts_as_long_as_asked(deployment):
-    url = deployments.build_log_url(deployment, expires_in=30)
+    url = deployments.build_log_url(deployment.user_id, deployment, expires_in=30)
 
     assert parse_qs(urlsplit(url).query).get("X-Amz-Expires") == ["30"], url
 
@@ -176,7 +181,7 @@ def test_artifacts_are_listed_with_sizes_and_working_links(deployment):
     other = _deployment("dpl_fedcba9876543210")
     deployments.put_artifact(other, "index.html", b"someone else's")
 
-    artifacts = deployments.list_artifacts(deployment)
+    artifacts = deployments.list_artifacts(deployment.user_id, deployment)
 
     assert [(a.name, a.size) for a in artifacts] == [("index.html", 11), ("static/app.js", 150)]
     prefix = artifacts_prefix(deployment.project_id, deployment.deployment_id)
@@ -188,7 +193,7 @@ def test_artifacts_are_listed_with_sizes_and_working_links(deployment):
 
 
 def test_a_deployment_without_artifacts_lists_none(deployment):
-    assert deployments.list_artifacts(deployment) == []
+    assert deployments.list_artifacts(deployment.user_id, deployment) == []
 
 
 def test_artifacts_are_listed_across_many_pages_of_the_bucket(deployment):
@@ -199,8 +204,10 @@ def test_artifacts_are_listed_across_many_pages_of_the_bucket(deployment):
             Body=b"x",
         )
 
-    assert len(deployments.list_artifacts(deployment)) == deployments.MAX_ARTIFACTS
-    assert len(deployments.list_artifacts(deployment, limit=2000)) == 1005
+    assert (
+        len(deployments.list_artifacts(deployment.user_id, deployment)) == deployments.MAX_ARTIFACTS
+    )
+    assert len(deployments.list_artifacts(deployment.user_id, deployment, limit=2000)) == 1005
 
 
 @pytest.mark.parametrize("name", ["", "/etc/passwd", "../other/x", "a//b", "a/./b", "a\\b"])
@@ -215,7 +222,7 @@ def test_a_missing_bucket_is_an_outage_not_a_missing_record(deployment):
     aws.s3().delete_bucket(Bucket=ARTIFACTS.name())
 
     with pytest.raises(Unavailable, match="provisioned"):
-        deployments.list_artifacts(deployment)
+        deployments.list_artifacts(deployment.user_id, deployment)
 
 
 @pytest.fixture
@@ -230,8 +237,8 @@ def unreachable_s3(aws_stage: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 @pytest.mark.parametrize(
     "call",
     [
-        deployments.get_build_log,
-        deployments.list_artifacts,
+        lambda d: deployments.get_build_log(d.user_id, d),
+        lambda d: deployments.list_artifacts(d.user_id, d),
         lambda d: deployments.put_build_log(d, "x"),
         lambda d: deployments.put_artifact(d, "a.txt", b"x"),
     ],

@@ -137,11 +137,11 @@ def test_a_second_run_restores_build_logs_the_s3_emulator_lost() -> None:
     summary = seed()
     failed = get_deployment(tenants_of(summary)[0], summary["tryInFind"]["failed"])
     empty_buckets()
-    assert get_build_log(failed).missing
+    assert get_build_log(failed.user_id, failed).missing
 
     again = seed()
 
-    log = get_build_log(failed)
+    log = get_build_log(failed.user_id, failed)
     assert again["objectsWritten"] is True
     assert log.available
     assert "exited with" in log.text or "maximum duration" in log.text
@@ -160,7 +160,7 @@ def test_a_second_run_skips_s3_objects_still_there_unless_told(s3_puts: list[str
     aws.s3().delete_object(Bucket=LOGS.name(), Key=log_key(failed.project_id, failed.deployment_id))
     assert seed("--rewrite-objects")["objectsWritten"] is True
     assert len(s3_puts) == written
-    assert get_build_log(failed).available
+    assert get_build_log(failed.user_id, failed).available
 
 
 @pytest.mark.usefixtures("stage")
@@ -172,11 +172,11 @@ def test_the_highlighted_ids_show_what_support_meets() -> None:
     stuck = get_deployment(owner[found["stuck"]], found["stuck"])
     assert stuck.status is S.BUILDING
     assert datetime.now(UTC) - stuck.started_at > timedelta(hours=4)
-    assert get_build_log(stuck).available
+    assert get_build_log(stuck.user_id, stuck).available
 
     lost = get_deployment(owner[found["missing_log"]], found["missing_log"])
     assert lost.status.is_final
-    assert get_build_log(lost).missing
+    assert get_build_log(lost.user_id, lost).missing
 
     failed = get_deployment(owner[found["failed"]], found["failed"])
     assert failed.status is S.ERROR and failed.error
@@ -206,7 +206,7 @@ def test_recent_ready_deployments_have_artifacts_to_download() -> None:
         if d.status is S.READY and datetime.now(UTC) - d.created_at < timedelta(days=13)
     ]
     assert recent_ready
-    names = {a.name for a in list_artifacts(recent_ready[0])}
+    names = {a.name for a in list_artifacts(recent_ready[0].user_id, recent_ready[0])}
     assert names == {"build-manifest.json", "output.tar.gz"}
 
 

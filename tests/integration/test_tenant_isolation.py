@@ -6,7 +6,7 @@ import pytest
 
 from deployments import repository as deployments
 from infra import aws
-from infra.errors import InvalidCursor, NotFound
+from infra.errors import InvalidCursor, NotFound, ValidationError
 from projects import repository as projects
 
 pytestmark = pytest.mark.usefixtures("aws_stage")
@@ -104,6 +104,7 @@ def test_a_cursor_of_another_tenant_is_refused_and_reads_nothing(victim):
     aws.dynamodb().meta.events.register("before-call.dynamodb", lambda **kw: calls.append(kw))
     with pytest.raises(InvalidCursor):
         deployments.list_project_deployments("tenant-b", project.project_id, limit=1, cursor=cursor)
+    assert calls == []
     user_cursor = deployments.list_user_deployments("tenant-a", limit=1).next_cursor
     calls.clear()
     with pytest.raises(InvalidCursor):
@@ -121,3 +122,31 @@ def test_a_malformed_tenant_id_never_reaches_another_tenants_data(victim, user_i
     with pytest.raises(NotFound):
         deployments.get_deployment(user_id, made[0].deployment_id)
     assert projects.list_user_projects(user_id).items == []
+
+
+def test_logs_and_artifacts_of_another_tenants_deployment_are_not_found(victim):
+    _, made = victim
+    deployments.put_build_log(made[0], "secret build output")
+    deployments.put_artifact(made[0], "site.tar.gz", b"secret")
+    for read in (deployments.get_build_log, deployments.build_log_url, deployments.list_artifacts):
+        with pytest.raises(NotFound):
+            read("tenant-b", made[0])
+    assert deployments.get_build_log("tenant-a", made[0]).available
+
+
+def test_import_refuses_deployments_into_another_tenants_project(victim):
+    project, made = victim
+    with pytest.raises(NotFound):
+        deployments.import_deployments(
+            "tenant-b", project.project_id, [made[0].model_copy(update={"user_id": "tenant-b"})]
+        )
+    with pytest.raises(ValidationError):
+        deployments.import_deployments(
+            "tenant-a",
+            project.project_id,
+            [
+                made[0].model_copy(
+                    update={"deployment_id": "dpl_0000000000000001", "user_id": "tenant-b"}
+                )
+            ],
+        )

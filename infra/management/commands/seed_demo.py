@@ -124,7 +124,9 @@ class Command(BaseCommand):
             objects = (
                 rewrite
                 or sentinel is None
-                or not get_build_log(sentinel.record, tail_lines=0).available
+                or not get_build_log(
+                    sentinel.record.user_id, sentinel.record, tail_lines=0
+                ).available
             )
             say(
                 "  build logs and artifacts: "
