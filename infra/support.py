@@ -14,9 +14,8 @@ from projects.models import ProjectAccess
 from projects.repository import resolve_project_tenant
 
 SHELL_NOTE = (
-    "The shell is not audited: resolve_deployment_tenant() and resolve_project_tenant() leave no "
-    "trace. Use lookup_deployment_owner(id, staff='you') / lookup_project_owner(...) to record "
-    "the look-up in the audit trail, as the dashboard's Find does."
+    "Whose is an id? Ask lookup_deployment_owner(id, staff='you') / lookup_project_owner(...): "
+    "they record the look-up in the audit trail, as the dashboard's Find does."
 )
 
 

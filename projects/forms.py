@@ -37,7 +37,7 @@ class ProjectEditForm(forms.Form):
         widget=forms.TextInput(attrs={"class": "vTextField"}),
         help_text="The git branch that deploys, e.g. main.",
     )
-    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**53)
 
     required_css_class = "required"  # the admin's bold labels
     update: UpdateProjectSchema  # set by a successful clean()

@@ -75,7 +75,7 @@ class UpdateProjectSchema(InputModel):
     name: ProjectName | None = None
     repo_url: RepoUrl | None = None
     branch: GitRef | None = None
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: int | None = Field(default=None, ge=1, le=2**53)
 
     @model_validator(mode="after")
     def _something_to_change(self) -> UpdateProjectSchema:

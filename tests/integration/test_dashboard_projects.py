@@ -589,6 +589,16 @@ def test_a_stale_edit_is_refused_with_a_clear_conflict_message(
     assert not LogEntry.objects.exists()
 
 
+@pytest.mark.parametrize("version", ["1" + "0" * 40, "-1", "abc"])
+def test_a_forged_version_is_a_form_error_not_a_crash(
+    client_as: ClientAs, shop: ProjectSchema, version: str
+) -> None:
+    data = {**form_data(shop, branch="develop"), "expected_version": version}
+    response = client_as("operations").post(edit_url(shop), data)
+    assert response.status_code in (200, 400)
+    assert projects.get_project("usr_alice", shop.project_id).branch == "main"
+
+
 def test_saving_an_unchanged_form_writes_nothing(client_as: ClientAs, shop: ProjectSchema) -> None:
     operations = client_as("operations")
     response = operations.post(edit_url(shop), form_data(shop))

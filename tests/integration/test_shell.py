@@ -78,7 +78,6 @@ def test_the_namespace_holds_repository_schemas_exceptions_and_ready_clients(
         "list_user_deployments",
         "get_deployment",
         "get_build_log",
-        "resolve_deployment_tenant",
         "ProjectSchema",
         "DeploymentSchema",
         "DeploymentStatus",
@@ -94,6 +93,9 @@ def test_the_namespace_holds_repository_schemas_exceptions_and_ready_clients(
     assert namespace["dynamodb"].meta.service_model.service_name == "dynamodb"
     assert namespace["s3"].meta.service_model.service_name == "s3"
     assert namespace["NotFound"] is NotFound
+    # Cross-tenant look-ups only through the audited helpers.
+    assert "resolve_deployment_tenant" not in namespace
+    assert "resolve_project_tenant" not in namespace
 
 
 def test_no_imports_still_gives_an_empty_shell(mocked_aws: None) -> None:
@@ -111,10 +113,10 @@ def test_shell_c_answers_a_query_on_seeded_data(capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().out.strip() == name
 
 
-def test_the_interactive_shell_says_that_it_is_not_audited(mocked_aws: None) -> None:
+def test_the_interactive_shell_points_to_the_audited_owner_look_ups(mocked_aws: None) -> None:
     out = StringIO()
     ShellCommand(stdout=out).get_namespace(verbosity=1, command=None)
-    assert "not audited" in out.getvalue()
+    assert "audit trail" in out.getvalue()
     assert "lookup_deployment_owner" in out.getvalue()
 
 

@@ -17,7 +17,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management import get_commands
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from infra import localaws
@@ -111,11 +110,8 @@ class Command(BaseCommand):
     # --- steps ------------------------------------------------------------------------------
 
     def manage(self, env: dict[str, str], name: str, *arguments: str, label: str = "") -> None:
-        """Run `manage.py NAME ...` as a child with the local endpoints, if the command exists."""
+        """Run `manage.py NAME ...` as a child with the local endpoints."""
         shown = label or " ".join((name, *arguments))
-        if name not in get_commands():
-            self.note(f"`manage.py {name}` does not exist yet; skipped")
-            return
         self.stdout.write(f"  {shown} ...")
         self.lap_began = time.monotonic()
         command = [sys.executable, str(localaws.PROJECT_DIR / "manage.py"), name, *arguments]

@@ -61,7 +61,12 @@ class Command(shell.Command):
         paths = list(super().get_auto_imports() or [])
         for module_name in REPOSITORY_MODULES:
             module = import_module(module_name)
-            paths += [f"{module_name}.{name}" for name in module.__all__]
+            # The cross-tenant resolvers stay out: the shell's audited lookup_*_owner replace them.
+            paths += [
+                f"{module_name}.{name}"
+                for name in module.__all__
+                if not name.startswith("resolve_")
+            ]
         return paths + list(SUPPORT_IMPORTS)
 
     def get_namespace(self, **options: Any) -> dict[str, Any]:

@@ -56,7 +56,7 @@ class Command(BaseCommand):
     def _confirm(self, stage: str) -> None:
         try:
             answer = input(f"Type the stage name ({stage}) to remove it: ")
-        except EOFError:
+        except (EOFError, KeyboardInterrupt):
             answer = ""
         if answer.strip() != stage:
             raise CommandError("teardown cancelled; nothing was removed")
