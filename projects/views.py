@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_http_methods
 
 from anchor_site.dashboard import (
     EDIT_PROJECT,
@@ -42,6 +43,7 @@ DEPLOYMENT_PREFIX = "dpl_"
 
 
 @dashboard_view(VIEW)
+@require_GET
 def find(request: HttpRequest) -> HttpResponse:
     """Go straight to a tenant (`userId`), a project (`prj_…`) or a deployment (`dpl_…`).
 
@@ -128,6 +130,7 @@ def _audit_lookup(request: HttpRequest, record_id: str, model: type, user_id: st
 
 
 @dashboard_view(VIEW)
+@require_GET
 def tenant_detail(request: HttpRequest, user_id: str) -> HttpResponse:
     """The tenant's projects and its most recent deployments: two Queries, nothing per row."""
     if not valid_user_id(user_id):
@@ -163,6 +166,7 @@ def tenant_detail(request: HttpRequest, user_id: str) -> HttpResponse:
 
 
 @dashboard_view(VIEW)
+@require_GET
 def project_detail(request: HttpRequest, user_id: str, project_id: str) -> HttpResponse:
     """The tenant's project, its deployments (25 a page, by status) and the 30-day chart."""
     status = request.GET.get("status") or None
@@ -212,6 +216,7 @@ def _status_filters(request: HttpRequest) -> list[dict[str, str | None]]:
 
 
 @dashboard_view(EDIT_PROJECT)
+@require_http_methods(["GET", "POST"])
 def project_edit(request: HttpRequest, user_id: str, project_id: str) -> HttpResponse:
     """GET shows the form; POST saves the change (conditional on the version the form showed)."""
     project = projects.get_project(user_id, project_id)

@@ -633,3 +633,13 @@ def test_times_on_the_page_are_singapore_times(client_as: ClientAs, shop: Projec
     assert f"{local:%Y-%m-%d %H:%M:%S} SGT" in html
     assert datetime.now(UTC)  # the page was rendered now: created is "just now"
     assert ">just now</time>" in html
+
+
+@pytest.mark.parametrize("method", ["put", "delete", "patch"])
+def test_pages_refuse_methods_they_do_not_serve(
+    client_as: ClientAs, shop: ProjectSchema, method: str
+) -> None:
+    operations = client_as("operations")
+    for url in (tenant_url("usr_alice"), project_url(shop), edit_url(shop)):
+        assert getattr(operations, method)(url).status_code == 405
+    assert projects.get_project("usr_alice", shop.project_id) == shop
