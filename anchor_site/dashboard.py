@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -25,6 +26,7 @@ CANCEL = "deployments.cancel_deployment"
 FAIL = "deployments.fail_deployment"
 
 View = Callable[..., HttpResponse]
+T = TypeVar("T")
 
 
 def render(
@@ -96,7 +98,7 @@ def dashboard_view(permission: str) -> Callable[[View], View]:
 
 
 def audit(
-    request: HttpRequest,
+    user: AbstractBaseUser,
     *,
     action: str,
     object_id: str,
@@ -113,10 +115,38 @@ def audit(
     ]
     message = f"{action}" + (f" ({'; '.join(changes)})" if changes else "")
     return LogEntry.objects.create(
-        user_id=request.user.pk,
+        user_id=user.pk,
         content_type=ContentType.objects.get_for_model(model, for_concrete_model=False),
         object_id=object_id,
         object_repr=object_repr[:200],
         action_flag=CHANGE,
         change_message=message,
     )
+
+
+def audited_lookup(
+    user: AbstractBaseUser,
+    record_id: str,
+    model: type,
+    resolve: Callable[[str], T],
+    *,
+    via: str = "",
+) -> T:
+    """CROSS-TENANT: `resolve(record_id)` (an id's owner), recorded in the audit trail whatever
+    the outcome — found, not found, or failed because AWS could not be reached."""
+    outcome = "failed: the data plane could not be reached"
+    try:
+        owner = resolve(record_id)
+        outcome = f"owned by tenant {owner if isinstance(owner, str) else owner[0]}"
+        return owner
+    except NotFound:
+        outcome = "not found"
+        raise
+    finally:
+        audit(
+            user,
+            action=f"Cross-tenant look-up of {record_id}{via}: {outcome}",
+            object_id=record_id,
+            object_repr=f"look-up {record_id}",
+            model=model,
+        )

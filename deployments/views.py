@@ -203,7 +203,7 @@ def _perform(
         messages.error(request, f"Deployment {deployment_id} was not changed: {reason}.")
         return HttpResponseRedirect(detail_url)
     audit(
-        request,
+        request.user,
         action=f"{action.title} {deployment_id} of tenant {user_id}",
         object_id=deployment_id,
         object_repr=f"deployment {deployment_id} ({deployment.project_id})",

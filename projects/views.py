@@ -17,6 +17,7 @@ from anchor_site.dashboard import (
     FIND,
     VIEW,
     audit,
+    audited_lookup,
     dashboard_view,
     error_page,
     forbidden,
@@ -92,37 +93,20 @@ def _find_form(
 
 
 def _find_project(request: HttpRequest, project_id: str) -> HttpResponse:
-    try:
-        user_id = projects.resolve_project_tenant(project_id)
-    except NotFound:
-        _audit_lookup(request, project_id, ProjectAccess, None)
-        raise
-    _audit_lookup(request, project_id, ProjectAccess, user_id)
+    user_id = audited_lookup(
+        request.user, project_id, ProjectAccess, projects.resolve_project_tenant
+    )
     return HttpResponseRedirect(
         reverse("admin:projects_project_detail", args=[user_id, project_id])
     )
 
 
 def _find_deployment(request: HttpRequest, deployment_id: str) -> HttpResponse:
-    try:
-        user_id, _project_id = deployments.resolve_deployment_tenant(deployment_id)
-    except NotFound:
-        _audit_lookup(request, deployment_id, DeploymentAccess, None)
-        raise
-    _audit_lookup(request, deployment_id, DeploymentAccess, user_id)
+    user_id, _project_id = audited_lookup(
+        request.user, deployment_id, DeploymentAccess, deployments.resolve_deployment_tenant
+    )
     return HttpResponseRedirect(
         reverse("admin:deployments_deployment_detail", args=[user_id, deployment_id])
-    )
-
-
-def _audit_lookup(request: HttpRequest, record_id: str, model: type, user_id: str | None) -> None:
-    outcome = f"owned by tenant {user_id}" if user_id else "not found"
-    audit(
-        request,
-        action=f"Cross-tenant look-up of {record_id}: {outcome}",
-        object_id=record_id,
-        object_repr=f"look-up {record_id}",
-        model=model,
     )
 
 
@@ -248,7 +232,7 @@ def project_edit(request: HttpRequest, user_id: str, project_id: str) -> HttpRes
         return _edit_page(request, project, form, status=400)
     before = {k: getattr(project, k) for k in changes}
     audit(
-        request,
+        request.user,
         action=f"Edited project {project_id} of tenant {user_id}",
         object_id=project_id,
         object_repr=f"{updated.name} ({project_id})",

@@ -517,6 +517,9 @@ def test_an_unreachable_dynamodb_is_a_503_page_that_says_so(
         events.unregister("before-call.dynamodb.*", unique_id="test-unreachable")
     assert response.status_code == 503
     assert "DynamoDB or S3 cannot be reached" in text(response)
+    if page == "find-id":  # even a failed cross-tenant look-up is in the audit trail
+        entry = LogEntry.objects.get()
+        assert entry.change_message.endswith("failed: the data plane could not be reached")
 
 
 # --- edit ---------------------------------------------------------------------------------------
