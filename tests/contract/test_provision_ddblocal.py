@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 from infra import aws, localaws
 from infra.localaws import LocalService
 from infra.resources import BUCKETS, TABLES
+from tests.provisioning import resource_lines, resource_names
 
 pytestmark = pytest.mark.contract
 
@@ -32,20 +33,6 @@ def run_fails(command: str, *args: str) -> tuple[CommandError, str, str]:
     with pytest.raises(CommandError) as raised:
         call_command(command, *args, stdout=out, stderr=err)
     return raised.value, out.getvalue(), err.getvalue()
-
-
-def actions(output: str) -> dict[str, str]:
-    """The last 'table|bucket NAME: action' line per resource."""
-    found: dict[str, str] = {}
-    for line in output.splitlines():
-        words = line.strip().split(" ", 2)
-        if len(words) == 3 and words[0] in {"table", "bucket"} and words[1].endswith(":"):
-            found[words[1][:-1]] = words[2]
-    return found
-
-
-def names(stage: str) -> list[str]:
-    return [t.name(stage) for t in TABLES] + [b.name(stage) for b in BUCKETS]
 
 
 def remove_leftovers(stage: str) -> None:
@@ -92,7 +79,9 @@ def test_provision_check_repair_and_teardown_on_dynamodb_local(local_aws: None) 
     # 1. provision creates everything, warning once that DynamoDB Local has no tagging.
     out, err = run("provision", "--stage", STAGE)
     assert out.splitlines()[0] == f"Provisioning stage {STAGE} in region ap-southeast-1"
-    assert {n: actions(out)[n] for n in names(STAGE)} == dict.fromkeys(names(STAGE), "created")
+    assert {n: resource_lines(out)[n] for n in resource_names(STAGE)} == dict.fromkeys(
+        resource_names(STAGE), "created"
+    )
     warnings = [line for line in err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1
     assert "does not support tagging" in warnings[0]
@@ -106,7 +95,9 @@ def test_provision_check_repair_and_teardown_on_dynamodb_local(local_aws: None) 
 
     # 3. a second provision changes nothing.
     out, _ = run("provision", "--stage", STAGE)
-    assert {n: actions(out)[n] for n in names(STAGE)} == dict.fromkeys(names(STAGE), "unchanged")
+    assert {n: resource_lines(out)[n] for n in resource_names(STAGE)} == dict.fromkeys(
+        resource_names(STAGE), "unchanged"
+    )
 
     # 4. drift by hand: an index dropped, a lifecycle rule removed, public access unblocked.
     deployments = TABLES[1].name(STAGE)
@@ -129,15 +120,15 @@ def test_provision_check_repair_and_teardown_on_dynamodb_local(local_aws: None) 
         (BUCKETS[0].name(STAGE), "public access block"),
     }
     out, _ = run("provision", "--stage", STAGE, "--dry-run")
-    assert actions(out)[deployments] == "update"
+    assert resource_lines(out)[deployments] == "update"
     with pytest.raises(ClientError, match="NoSuchPublicAccessBlockConfiguration"):
         s3.get_public_access_block(Bucket=BUCKETS[0].name(STAGE))  # the dry run left it off
 
     # 6. provision repairs it all, re-adding the index once DynamoDB Local has dropped it.
     out, _ = run("provision", "--stage", STAGE)
-    assert actions(out)[deployments] == "updated"
-    assert actions(out)[BUCKETS[0].name(STAGE)] == "updated"
-    assert actions(out)[BUCKETS[1].name(STAGE)] == "updated"
+    assert resource_lines(out)[deployments] == "updated"
+    assert resource_lines(out)[BUCKETS[0].name(STAGE)] == "updated"
+    assert resource_lines(out)[BUCKETS[1].name(STAGE)] == "updated"
     assert "adding index UserDeploymentsIndex" in out
     live = dynamodb.describe_table(TableName=deployments)["Table"]
     assert {i["IndexName"]: i["IndexStatus"] for i in live["GlobalSecondaryIndexes"]} == {
@@ -154,9 +145,9 @@ def test_provision_check_repair_and_teardown_on_dynamodb_local(local_aws: None) 
     assert f"bucket {BUCKETS[1].name(STAGE)}: deleted 1 object(s)" in out
     assert out.rstrip().endswith(f"Stage {STAGE} removed.")
     tables = dynamodb.list_tables()["TableNames"]
-    assert not [n for n in names(STAGE) if n in tables]
+    assert not [n for n in resource_names(STAGE) if n in tables]
     buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
-    assert not [n for n in names(STAGE) if n in buckets]
+    assert not [n for n in resource_names(STAGE) if n in buckets]
     out, _ = run("teardown", "--stage", STAGE, "--yes")
     assert out == f"Nothing to remove for stage {STAGE} in region ap-southeast-1.\n"
 
@@ -170,8 +161,8 @@ def test_production_on_dynamodb_local_warns_once_per_missing_feature_and_carries
     assert len(warnings) == 2
     assert "does not support tagging" in warnings[0]
     assert "does not support point-in-time recovery" in warnings[1]
-    assert {n: actions(out)[n] for n in names("production")} == dict.fromkeys(
-        names("production"), "created"
+    assert {n: resource_lines(out)[n] for n in resource_names("production")} == dict.fromkeys(
+        resource_names("production"), "created"
     )
     for table in TABLES:
         live = aws.dynamodb().describe_table(TableName=table.name("production"))["Table"]

@@ -28,6 +28,7 @@ from infra.resources import (
     PUBLIC_ACCESS_BLOCK,
     TABLES,
 )
+from tests.provisioning import resource_lines, resource_names
 
 STAGE = "dev"
 READ_ONLY = ("Describe", "List", "Get", "Head")
@@ -99,18 +100,8 @@ def bucket_names() -> list[str]:
     return [b["Name"] for b in aws.s3().list_buckets()["Buckets"]]
 
 
-def resource_lines(output: str) -> dict[str, str]:
-    """'table NAME: action' progress/plan lines, as {NAME: action} (the last one wins)."""
-    found: dict[str, str] = {}
-    for line in output.splitlines():
-        words = line.strip().split(" ", 2)
-        if len(words) == 3 and words[0] in {"table", "bucket"} and words[1].endswith(":"):
-            found[words[1][:-1]] = words[2]
-    return found
-
-
 def all_names(stage: str = STAGE) -> list[str]:
-    return [t.name(stage) for t in TABLES] + [b.name(stage) for b in BUCKETS]
+    return resource_names(stage)
 
 
 # --- creating -----------------------------------------------------------------------------
