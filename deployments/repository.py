@@ -58,7 +58,7 @@ from infra.resources import (
     log_key,
 )
 from projects import repository as projects_repository
-from projects.repository import ID_ALPHABET, MAX_PAGE, METADATA
+from projects.repository import ID_ALPHABET, MAX_PAGE
 from projects.repository import ID_PATTERN as PROJECT_ID_PATTERN
 
 __all__ = [
@@ -109,14 +109,7 @@ class _Keys:
             return "", {}
         return "userId = :userId", {":userId": to_value(user_id)}
 
-    @staticmethod
-    def project(project_id: str, user_id: str) -> tuple[dict[str, Any], str, dict[str, Any]]:
-        """The project item's key and the condition that it exists and belongs to the tenant."""
-        return (
-            to_item({"PK": project_id, "SK": METADATA}),
-            "attribute_exists(PK) AND userId = :userId",
-            {":userId": to_value(user_id)},
-        )
+    project = staticmethod(projects_repository.owned_project)
 
     @staticmethod
     def cursor_key(item: dict[str, Any], *, index: bool) -> dict[str, str]:

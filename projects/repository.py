@@ -63,6 +63,13 @@ class _Keys:
         return {k: item[k] for k in ("PK", "SK", "userId", "createdAt")}
 
 
+def owned_project(project_id: str, user_id: str) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """For writes on the project item from other repositories (the deployments' summary): its
+    key and the condition that it exists and belongs to the tenant, from this module's builder."""
+    condition, values = _Keys.owned(user_id)
+    return _Keys.item(project_id), condition, values
+
+
 def new_project_id() -> str:
     return "prj_" + generate(ID_ALPHABET, 16)
 
