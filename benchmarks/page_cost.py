@@ -1,7 +1,7 @@
 """DynamoDB calls and latency of each dashboard read, for tenants of growing size.
 
-Runs against AWS's own DynamoDB Local (started here on a free loopback port, stopped at the end)
-with moto in-process for nothing else: only DynamoDB is measured. Usage:
+Runs against AWS's own DynamoDB Local, started here on a free loopback port and stopped at the
+end; only DynamoDB is measured. Usage:
 
     .venv/bin/python -m benchmarks.page_cost [--sizes 25,2000,10000] [--repeat 20]
 """
@@ -15,15 +15,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anchor_site.settings")
-os.environ.setdefault("DEBUG", "true")
-os.environ.setdefault("ANCHOR_STAGE", "bench")
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+from benchmarks import setup_django
 
-import django
-
-django.setup()
+setup_django()
 
 from deployments import repository as deployments  # noqa: E402
 from deployments.schemas import DeploymentSchema, DeploymentStatus  # noqa: E402

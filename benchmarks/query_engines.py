@@ -15,15 +15,9 @@ import statistics
 import time
 from collections.abc import Callable
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anchor_site.settings")
-os.environ.setdefault("DEBUG", "true")
-os.environ.setdefault("ANCHOR_STAGE", "bench")
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+from benchmarks import setup_django
 
-import django
-
-django.setup()
+setup_django()
 
 from infra import aws, localaws  # noqa: E402
 from infra.localaws import LocalService  # noqa: E402
