@@ -548,18 +548,22 @@ def transition_deployment(
     *,
     error: str | None = None,
     started_before: datetime | None = None,
+    known: DeploymentSchema | None = None,
 ) -> DeploymentSchema:
     """Move the tenant's deployment along the status machine (staff actions).
 
     The deployment must belong to `user_id` (NotFound otherwise, as for a missing one). With
     `started_before`, the write also requires the build to have started before that moment
     (marking a stuck build as failed). A transition the machine does not allow from the stored
-    status — including one that lost a race — raises InvalidTransition and leaves the item
-    untouched.
+    status — including one that lost a race — raises InvalidTransition (with the status that
+    refused it) and leaves the item untouched. `known`, the record a caller already read with
+    get_deployment, saves the look-up of its key; the write stays conditional on the tenant.
     """
     if not valid_user_id(user_id):
         raise _not_found(deployment_id)
-    return _transition(user_id, deployment_id, status, error=error, started_before=started_before)
+    return _transition(
+        user_id, deployment_id, status, error=error, started_before=started_before, known=known
+    )
 
 
 def _transition(
@@ -569,13 +573,18 @@ def _transition(
     *,
     error: str | None = None,
     started_before: datetime | None = None,
+    known: DeploymentSchema | None = None,
 ) -> DeploymentSchema:
     """One conditional write on the current status; sets startedAt on building, endedAt on a
     final status. `user_id=None` is the orchestrator's unscoped path."""
     target = _parse_status(status)
     if error is not None and len(error) > 4000:
         raise ValidationError({"error": ["at most 4000 characters"]})
-    current = _find_item(deployment_id, user_id)
+    if known is not None and known.deployment_id == deployment_id:
+        sort_key = _Keys.sort_key(format_timestamp(known.created_at), deployment_id)
+        current = {"PK": known.project_id, "SK": sort_key}
+    else:
+        current = _find_item(deployment_id, user_id)
     sources = sorted(s.value for s in target.allowed_sources())
     if not sources:
         raise InvalidTransition(f"no deployment can move to {target.value}")
@@ -623,6 +632,7 @@ def _transition(
         raise InvalidTransition(
             f"deployment {deployment_id} {reason}; it cannot move to {target.value}",
             cause=check.error,
+            current_status=old.get("status"),
         )
     deployment = DeploymentSchema.model_validate(from_item(response["Attributes"]))
     _refresh_latest_status(deployment)

@@ -189,15 +189,15 @@ def _perform(
             action.target,
             error=action.error,
             started_before=now() - STUCK_AFTER if action.stuck_check else None,
+            known=deployment,
         )
     except InvalidTransition as error:
         # Lost a race (the orchestrator moved it meanwhile): say what it is now, change nothing.
-        current = deployments.get_deployment(user_id, deployment_id)
-        if current.status is deployment.status:
+        if error.current_status in (None, deployment.status.value):
             reason = str(error)
         else:
             reason = (
-                f"it is {current.status.value} now, so it can no longer move to "
+                f"it is {error.current_status} now, so it can no longer move to "
                 f"{action.target.value} (the build system changed it a moment ago)"
             )
         messages.error(request, f"Deployment {deployment_id} was not changed: {reason}.")

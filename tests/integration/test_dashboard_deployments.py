@@ -17,9 +17,8 @@ from deployments import repository as deployments
 from deployments import views
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra import aws, localaws
-from infra.dynamo import now
-from infra.errors import InvalidTransition
-from infra.resources import LOGS, log_key
+from infra.dynamo import format_timestamp, now
+from infra.resources import DEPLOYMENTS, LOGS, log_key
 from projects import repository as projects
 
 # The dashboard is exercised on moto; the repository's own suite covers DynamoDB Local.
@@ -507,32 +506,27 @@ def test_a_race_error_never_becomes_a_500_even_if_the_deployment_vanishes(
     client_as, make, monkeypatch
 ):
     deployment = make(S.QUEUED)
+    real = deployments.transition_deployment
 
-    def lost(*_args: Any, **_kwargs: Any):
-        raise InvalidTransition("lost")
+    def vanish_then_transition(user_id: str, deployment_id: str, *args: Any, **kwargs: Any):
+        # The record is deleted between the page's read and the conditional write.
+        aws.dynamodb().delete_item(
+            TableName=DEPLOYMENTS.name(),
+            Key={
+                "PK": {"S": deployment.project_id},
+                "SK": {
+                    "S": f"DEPLOYMENT#{format_timestamp(deployment.created_at)}#{deployment_id}"
+                },
+            },
+        )
+        return real(user_id, deployment_id, *args, **kwargs)
 
-    monkeypatch.setattr(deployments, "transition_deployment", lost)
-    monkeypatch.setattr(
-        deployments,
-        "get_deployment",
-        _first_then_missing(deployments.get_deployment),
-    )
+    monkeypatch.setattr(deployments, "transition_deployment", vanish_then_transition)
 
     response = client_as("operations").post(url("cancel", TENANT, deployment.deployment_id))
 
     assert response.status_code == 404
-
-
-def _first_then_missing(real: Callable[..., DeploymentSchema]) -> Callable[..., DeploymentSchema]:
-    calls = {"n": 0}
-
-    def get(user_id: str, deployment_id: str) -> DeploymentSchema:
-        calls["n"] += 1
-        if calls["n"] > 1:
-            return real(user_id, MISSING_ID)
-        return real(user_id, deployment_id)
-
-    return get
+    assert not LogEntry.objects.exists()
 
 
 # --- DynamoDB or S3 unreachable ----------------------------------------------------------------

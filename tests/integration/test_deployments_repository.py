@@ -318,3 +318,26 @@ def test_project_activity_of_another_tenants_project_is_empty(project):
     since = datetime(2025, 1, 1, tzinfo=UTC)
     assert deployments.list_project_activity("usr_b", project.project_id, since=since) == []
     assert len(deployments.list_project_activity("usr_a", project.project_id, since=since)) == 3
+
+
+def test_a_staff_transition_with_the_record_in_hand_costs_one_write(project):
+    deployment = deployments.create_deployment("usr_a", project.project_id, PUSH)
+    calls = []
+    aws.dynamodb().meta.events.register(
+        "before-call.dynamodb", lambda model, **kw: calls.append(model.name)
+    )
+    canceled = deployments.transition_deployment(
+        "usr_a", deployment.deployment_id, "canceled", known=deployment
+    )
+    assert canceled.status is S.CANCELED
+    assert calls == ["UpdateItem", "UpdateItem"]  # the deployment, then the project's summary
+
+
+def test_a_refused_transition_says_which_status_refused_it(project):
+    deployment = deployments.create_deployment("usr_a", project.project_id, PUSH)
+    deployments.update_deployment_status(deployment.deployment_id, "canceled")
+    with pytest.raises(InvalidTransition) as caught:
+        deployments.transition_deployment(
+            "usr_a", deployment.deployment_id, "error", known=deployment
+        )
+    assert caught.value.current_status == "canceled"

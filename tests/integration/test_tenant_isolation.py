@@ -95,6 +95,16 @@ def test_a_tenant_scoped_transition_of_another_tenants_deployment_is_not_found(v
     assert deployments.get_deployment("tenant-a", made[0].deployment_id).status == "queued"
 
 
+def test_a_transition_handed_another_tenants_record_is_still_refused_by_dynamodb(victim):
+    _, made = victim
+    forged = made[0].model_copy(update={"user_id": "tenant-b"})
+    with pytest.raises(NotFound):
+        deployments.transition_deployment(
+            "tenant-b", made[0].deployment_id, "canceled", known=forged
+        )
+    assert deployments.get_deployment("tenant-a", made[0].deployment_id).status == "queued"
+
+
 def test_a_cursor_of_another_tenant_is_refused_and_reads_nothing(victim):
     project, _ = victim
     cursor = deployments.list_project_deployments(
