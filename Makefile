@@ -24,9 +24,11 @@ run: setup
 shell: setup
 	DEBUG=true $(BIN)/python manage.py local_shell
 
+# ruff, then the architecture contracts of pyproject.toml (docs/architecture.md).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo --no-cache
 
 format: setup
 	$(BIN)/ruff format .

@@ -9,7 +9,7 @@ from django.contrib.admin.models import LogEntry
 from django.http import HttpRequest
 from django.urls import URLPattern, URLResolver, reverse
 
-from anchor_site.dashboard import FIND, VIEW
+from staff.permissions import FIND, VIEW
 
 
 class AnchorAdminSite(admin.AdminSite):

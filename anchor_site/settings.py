@@ -54,7 +54,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "projects",
     "deployments",
-    "infra",
+    "staff",
+    "infra.provisioning",
+    "infra.local",
 ]
 
 MIDDLEWARE = [

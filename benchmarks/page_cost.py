@@ -21,8 +21,9 @@ setup_django()
 
 from deployments import repository as deployments  # noqa: E402
 from deployments.schemas import DeploymentSchema, DeploymentStatus  # noqa: E402
-from infra import aws, localaws  # noqa: E402
-from infra.resources import TABLES  # noqa: E402
+from infra.core import aws  # noqa: E402
+from infra.core.resources import TABLES  # noqa: E402
+from infra.local import localaws  # noqa: E402
 from projects import repository as projects  # noqa: E402
 
 STATUSES = [DeploymentStatus.READY] * 18 + [DeploymentStatus.ERROR, DeploymentStatus.CANCELED]

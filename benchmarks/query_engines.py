@@ -1,7 +1,7 @@
 """A 25-item Query in a 10,000-item partition: AWS's DynamoDB Local against moto's server.
 
-Both engines are started here on free loopback ports (through infra.localaws, as `make run`
-does) and stopped at the end; the app's own client (infra.aws) talks to each over HTTP, so the
+Both engines are started here on free loopback ports (through infra.local.localaws, as `make run`
+does) and stopped at the end; the app's own client (infra.core.aws) talks to each over HTTP, so the
 figures compare the engines, not the transport. Usage:
 
     .venv/bin/python -m benchmarks.query_engines [--items 10000] [--repeat 50]
@@ -19,9 +19,10 @@ from benchmarks import setup_django
 
 setup_django()
 
-from infra import aws, localaws  # noqa: E402
-from infra.localaws import LocalService  # noqa: E402
-from infra.resources import DEPLOYMENTS  # noqa: E402
+from infra.core import aws  # noqa: E402
+from infra.core.resources import DEPLOYMENTS  # noqa: E402
+from infra.local import localaws  # noqa: E402
+from infra.local.localaws import LocalService  # noqa: E402
 
 PROJECT_ID = "prj_benchmarkpartition"
 

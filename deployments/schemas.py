@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from anchor_site.schemas import CommitSha, GitRef, InputModel, StoredModel, Timestamp
+from infra.core.schemas import CommitSha, GitRef, InputModel, StoredModel, Timestamp
 
 
 class DeploymentStatus(StrEnum):

@@ -16,23 +16,23 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from anchor_site.dashboard import CANCEL, FAIL, VIEW, audit, dashboard_view, render
+from anchor_site.dashboard import dashboard_view, render
 from deployments import repository as deployments
-from deployments.models import DeploymentAccess
+from deployments import storage
 from deployments.schemas import DeploymentSchema, DeploymentStatus
-from infra.dynamo import now
-from infra.errors import InvalidTransition
-from infra.resources import ARTIFACTS_RETENTION_DAYS
+from infra.core.dynamo import now
+from infra.core.errors import InvalidTransition
+from infra.core.resources import ARTIFACTS_RETENTION_DAYS
+from staff import actions
+from staff.permissions import CANCEL, FAIL, VIEW
 
 LOG_LINES = 200
-STUCK_AFTER = timedelta(hours=1)  # a build running longer than this may be marked as error
-STUCK_ERROR = "Marked as error by anchor-deploy staff: the build was stuck for over an hour."
-CANCELABLE = frozenset({DeploymentStatus.QUEUED, DeploymentStatus.BUILDING})
 
 
 @dataclass(frozen=True)
 class Action:
-    """A staff action on a deployment: who may take it, when, and what it says."""
+    """A staff action on a deployment as the dashboard offers it: its use case (staff.actions),
+    who may take it, when, and what the pages say."""
 
     verb: str  # the URL name's last word
     permission: str
@@ -43,47 +43,38 @@ class Action:
     done: str
     allowed: Callable[[DeploymentSchema, datetime], bool]
     not_allowed: str
-    error: str | None = None
-    stuck_check: bool = False
-
-
-def _stuck(deployment: DeploymentSchema, moment: datetime) -> bool:
-    return (
-        deployment.status is DeploymentStatus.BUILDING
-        and deployment.started_at is not None
-        and deployment.started_at < moment - STUCK_AFTER
-    )
+    perform: Callable[..., DeploymentSchema]
 
 
 CANCEL_ACTION = Action(
     verb="cancel",
     permission=CANCEL,
     target=DeploymentStatus.CANCELED,
-    title="Cancel deployment",
+    title=actions.CANCEL_TITLE,
     question="Cancel this deployment? Its build stops and the deployment ends as canceled.",
     button="Yes, cancel it",
     done="Canceled deployment {id}.",
-    allowed=lambda d, _moment: d.status in CANCELABLE,
+    allowed=actions.can_cancel,
     not_allowed="Only a queued or building deployment can be canceled; this one is {status}.",
+    perform=actions.cancel_deployment,
 )
 FAIL_ACTION = Action(
     verb="fail",
     permission=FAIL,
     target=DeploymentStatus.ERROR,
-    title="Mark deployment as error",
+    title=actions.FAIL_TITLE,
     question=(
         "Mark this stuck build as error? It has been building for over an hour; the deployment "
         "ends as error with a note that staff marked it."
     ),
     button="Yes, mark it as error",
     done="Marked deployment {id} as error.",
-    allowed=_stuck,
+    allowed=actions.is_stuck,
     not_allowed=(
         "Only a deployment building for over an hour can be marked as error; this one is "
         "{status}{since}."
     ),
-    error=STUCK_ERROR,
-    stuck_check=True,
+    perform=actions.mark_deployment_failed,
 )
 
 
@@ -105,8 +96,8 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
     One DynamoDB read (the deployment); S3 is asked for the log's tail and the artifact list.
     """
     deployment = deployments.get_deployment(user_id, deployment_id)
-    log = deployments.get_build_log(user_id, deployment, tail_lines=LOG_LINES)
-    artifacts = deployments.list_artifacts(user_id, deployment)
+    log = storage.get_build_log(user_id, deployment, tail_lines=LOG_LINES)
+    artifacts = storage.list_artifacts(user_id, deployment)
     moment = now()
     expires_at = deployment.created_at + timedelta(days=ARTIFACTS_RETENTION_DAYS)
     actions = [
@@ -124,7 +115,7 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
             log_lines=LOG_LINES,
             artifacts=artifacts,
             artifacts_total=sum(a.size for a in artifacts),
-            artifacts_capped=len(artifacts) >= deployments.MAX_ARTIFACTS,
+            artifacts_capped=len(artifacts) >= storage.MAX_ARTIFACTS,
             artifacts_expired=not artifacts and moment >= expires_at,
             artifacts_expire_at=expires_at,
             retention_days=ARTIFACTS_RETENTION_DAYS,
@@ -138,7 +129,7 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
 def deployment_log(request: HttpRequest, user_id: str, deployment_id: str) -> HttpResponse:
     """Redirect to a short-lived presigned link to the whole log (when there is one to read)."""
     deployment = deployments.get_deployment(user_id, deployment_id)
-    log = deployments.get_build_log(user_id, deployment, tail_lines=0)
+    log = storage.get_build_log(user_id, deployment, tail_lines=0)
     if log.missing:
         messages.error(request, f"Deployment {deployment_id} has no build log to download.")
         return HttpResponseRedirect(_detail_url(deployment))
@@ -149,7 +140,7 @@ def deployment_log(request: HttpRequest, user_id: str, deployment_id: str) -> Ht
             "restored in S3 before it can be downloaded.",
         )
         return HttpResponseRedirect(_detail_url(deployment))
-    return HttpResponseRedirect(deployments.build_log_url(user_id, deployment))
+    return HttpResponseRedirect(storage.build_log_url(user_id, deployment))
 
 
 def _action_url(action: Action, deployment: DeploymentSchema) -> str:
@@ -170,7 +161,7 @@ def _not_allowed_message(action: Action, deployment: DeploymentSchema) -> str:
 def _perform(
     request: HttpRequest, action: Action, user_id: str, deployment_id: str
 ) -> HttpResponse:
-    """GET asks to confirm; POST moves the deployment through the status machine and audits it."""
+    """GET asks to confirm; POST calls the use case (write + audit) and says how it went."""
     deployment = deployments.get_deployment(user_id, deployment_id)
     detail_url = _detail_url(deployment)
     if not action.allowed(deployment, now()):
@@ -183,14 +174,7 @@ def _perform(
             _context(deployment, title=action.title, action=action),
         )
     try:
-        changed = deployments.transition_deployment(
-            user_id,
-            deployment_id,
-            action.target,
-            error=action.error,
-            started_before=now() - STUCK_AFTER if action.stuck_check else None,
-            known=deployment,
-        )
+        action.perform(request.user, user_id, deployment_id, known=deployment)
     except InvalidTransition as error:
         # Lost a race (the orchestrator moved it meanwhile): say what it is now, change nothing.
         if error.current_status in (None, deployment.status.value):
@@ -202,15 +186,6 @@ def _perform(
             )
         messages.error(request, f"Deployment {deployment_id} was not changed: {reason}.")
         return HttpResponseRedirect(detail_url)
-    audit(
-        request.user,
-        action=f"{action.title} {deployment_id} of tenant {user_id}",
-        object_id=deployment_id,
-        object_repr=f"deployment {deployment_id} ({deployment.project_id})",
-        model=DeploymentAccess,
-        before={"status": deployment.status.value},
-        after={"status": changed.status.value},
-    )
     messages.success(request, action.done.format(id=deployment_id))
     return HttpResponseRedirect(detail_url)
 

@@ -1,1 +1,1 @@
-"""Infrastructure: AWS clients, the one declaration of tables and buckets, provisioning."""
+"""Infrastructure: the data-plane kernel (core), provisioning and the local stack (`make run`)."""

@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString
 from deployments import repository as deployments
 from deployments.repository import Activity
 from deployments.schemas import DeploymentSchema
-from infra.dynamo import Page
+from infra.core.dynamo import Page
 
 DAYS = 30
 # Bottom to top: finished outcomes first, then what is still in flight.

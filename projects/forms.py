@@ -6,8 +6,8 @@ from typing import Any
 
 from django import forms
 
-from anchor_site.schemas import validate
-from infra.errors import ValidationError
+from infra.core.errors import ValidationError
+from infra.core.schemas import validate
 from projects.schemas import ProjectSchema, UpdateProjectSchema
 
 EDITABLE = ("name", "repo_url", "branch")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest, QueryDict
 
-from infra.dynamo import Page
+from infra.core.dynamo import Page
 
 MAX_TRAIL = 40
 

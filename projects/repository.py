@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from nanoid import generate
-
-from anchor_site.schemas import validate
-from infra import aws
-from infra.dynamo import (
+from infra.core import aws
+from infra.core.dynamo import (
     Page,
     decode_cursor,
     encode_cursor,
@@ -18,10 +14,11 @@ from infra.dynamo import (
     now,
     to_item,
     to_value,
-    valid_user_id,
 )
-from infra.errors import Conflict, NotFound, ValidationError, aws_errors, condition_check
-from infra.resources import PROJECTS, USER_ID_INDEX
+from infra.core.errors import Conflict, NotFound, ValidationError, aws_errors, condition_check
+from infra.core.ids import MAX_PAGE, PROJECT_ID_PATTERN, new_id, valid_user_id
+from infra.core.resources import PROJECTS, USER_ID_INDEX
+from infra.core.schemas import validate
 from projects.schemas import CreateProjectSchema, ProjectSchema, UpdateProjectSchema
 
 __all__ = [
@@ -34,9 +31,7 @@ __all__ = [
 ]
 
 METADATA = "METADATA"
-ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
-ID_PATTERN = re.compile(r"^prj_[0-9a-z]{16}$")
-MAX_PAGE = 100
+ID_PATTERN = PROJECT_ID_PATTERN
 
 
 # --- the one key builder: every key and tenant condition of this table is made here -----------
@@ -71,7 +66,7 @@ def owned_project(project_id: str, user_id: str) -> tuple[dict[str, Any], str, d
 
 
 def new_project_id() -> str:
-    return "prj_" + generate(ID_ALPHABET, 16)
+    return new_id("prj_")
 
 
 def _is_addressable(user_id: str, project_id: str) -> bool:

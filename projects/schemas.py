@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from anchor_site.schemas import GitRef, InputModel, StoredModel, Timestamp
+from infra.core.schemas import GitRef, InputModel, StoredModel, Timestamp
 
 ProjectName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=50)]
 

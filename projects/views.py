@@ -12,28 +12,18 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from anchor_site.dashboard import (
-    EDIT_PROJECT,
-    FIND,
-    VIEW,
-    audit,
-    audited_lookup,
-    dashboard_view,
-    error_page,
-    forbidden,
-    render,
-)
+from anchor_site.dashboard import dashboard_view, error_page, forbidden, render
 from deployments import repository as deployments
-from deployments.models import DeploymentAccess
 from deployments.schemas import DeploymentStatus
-from infra.dynamo import valid_user_id
-from infra.errors import Conflict, NotFound, ValidationError
+from infra.core.errors import Conflict, NotFound, ValidationError
+from infra.core.ids import valid_user_id
 from projects import chart
 from projects import repository as projects
 from projects.forms import ProjectEditForm
-from projects.models import ProjectAccess
 from projects.pagination import build_pager, current_cursor, without
 from projects.schemas import ProjectSchema
+from staff import actions, lookups
+from staff.permissions import EDIT_PROJECT, FIND, VIEW
 
 PAGE_SIZE = 25
 PROJECT_PREFIX = "prj_"
@@ -93,18 +83,14 @@ def _find_form(
 
 
 def _find_project(request: HttpRequest, project_id: str) -> HttpResponse:
-    user_id = audited_lookup(
-        request.user, project_id, ProjectAccess, projects.resolve_project_tenant
-    )
+    user_id = lookups.project_owner(request.user, project_id)
     return HttpResponseRedirect(
         reverse("admin:projects_project_detail", args=[user_id, project_id])
     )
 
 
 def _find_deployment(request: HttpRequest, deployment_id: str) -> HttpResponse:
-    user_id, _project_id = audited_lookup(
-        request.user, deployment_id, DeploymentAccess, deployments.resolve_deployment_tenant
-    )
+    user_id, _project_id = lookups.deployment_owner(request.user, deployment_id)
     return HttpResponseRedirect(
         reverse("admin:deployments_deployment_detail", args=[user_id, deployment_id])
     )
@@ -215,10 +201,13 @@ def project_edit(request: HttpRequest, user_id: str, project_id: str) -> HttpRes
         messages.info(request, "Nothing changed: the project is as it was.")
         return HttpResponseRedirect(detail_url)
     try:
-        updated = projects.update_project(
+        updated = actions.edit_project(
+            request.user,
             user_id,
             project_id,
-            {**changes, "expected_version": form.cleaned_data["expected_version"]},
+            changes,
+            expected_version=form.cleaned_data["expected_version"],
+            known=project,
         )
     except Conflict:
         form.add_error(
@@ -231,15 +220,6 @@ def project_edit(request: HttpRequest, user_id: str, project_id: str) -> HttpRes
         form.add_schema_errors(error)
         return _edit_page(request, project, form, status=400)
     before = {k: getattr(project, k) for k in changes}
-    audit(
-        request.user,
-        action=f"Edited project {project_id} of tenant {user_id}",
-        object_id=project_id,
-        object_repr=f"{updated.name} ({project_id})",
-        model=ProjectAccess,
-        before=before,
-        after=changes,
-    )
     summary = "; ".join(f"{k}: {before[k]} → {v}" for k, v in changes.items())
     messages.success(request, f"Saved project “{updated.name}” ({summary}).")
     return HttpResponseRedirect(detail_url)

@@ -10,9 +10,10 @@ from typing import NoReturn
 import pytest
 from moto import mock_aws
 
-from infra import aws, localaws
-from infra.localaws import LocalService
-from infra.resources import BUCKETS, TABLES
+from infra.core import aws
+from infra.core.resources import BUCKETS, TABLES
+from infra.local import localaws
+from infra.local.localaws import LocalService
 
 # The engines the repository suite runs on. "ddblocal" is AWS's own DynamoDB Local engine over
 # HTTP (S3 stays on moto in-process, which lets requests to other endpoints through).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.resources import BUCKETS, TABLES
+from infra.core.resources import BUCKETS, TABLES
 
 
 def resource_lines(output: str) -> dict[str, str]:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from infra import aws, localaws
-from infra.localaws import LocalService, LocalServiceError
+from infra.core import aws
+from infra.local import localaws
+from infra.local.localaws import LocalService, LocalServiceError
 
 pytestmark = pytest.mark.contract
 
@@ -150,7 +151,7 @@ START_AND_ABANDON = textwrap.dedent(
     """
     import os, sys
     from pathlib import Path
-    from infra import localaws
+    from infra.local import localaws
     stack = localaws.start_local_stack(local_dir=Path(sys.argv[1]))
     print(stack.dynamodb.endpoint, stack.s3.endpoint, flush=True)
     if sys.argv[2] == "crash":

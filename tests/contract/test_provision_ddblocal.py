@@ -12,9 +12,10 @@ from botocore.exceptions import ClientError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from infra import aws, localaws
-from infra.localaws import LocalService
-from infra.resources import BUCKETS, TABLES
+from infra.core import aws
+from infra.core.resources import BUCKETS, TABLES
+from infra.local import localaws
+from infra.local.localaws import LocalService
 from tests.provisioning import resource_lines, resource_names
 
 pytestmark = pytest.mark.contract

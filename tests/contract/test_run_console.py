@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from infra import aws, localaws
+from infra.core import aws
+from infra.local import localaws
 
 pytestmark = pytest.mark.contract
 

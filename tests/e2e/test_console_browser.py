@@ -1,7 +1,7 @@
 """The console end to end in real Chromium: moto server, runserver, and a staff member's day.
 
 Everything runs for real on loopback: moto's server for DynamoDB and S3, the stage provisioned
-from infra.resources, a SQLite file for Django, `manage.py runserver`, and Debian's chromium
+from infra.core.resources, a SQLite file for Django, `manage.py runserver`, and Debian's chromium
 driven by Playwright. Screenshots of every page go to test-artifacts/screenshots/ (git-ignored).
 """
 
@@ -22,9 +22,11 @@ from pathlib import Path
 import pytest
 
 from deployments import repository as deployments
+from deployments import storage
 from deployments.schemas import DeploymentSchema, DeploymentStatus
-from infra import aws, localaws
-from infra.dynamo import now
+from infra.core import aws
+from infra.core.dynamo import now
+from infra.local import localaws
 from projects import repository as projects
 from tests.conftest import build_stage
 
@@ -106,14 +108,14 @@ def _seed() -> tuple[str, DeploymentSchema, DeploymentSchema]:
     # Newest first, 25 a page: history[3] is the 28th row, on the second page.
     logged = history[3]
     lines = [f"[{n:03d}] compiling route /products/{n} ... ok" for n in range(1, 281)]
-    deployments.put_build_log(
+    storage.put_build_log(
         logged,
         "Cloning https://github.com/acme/storefront (main)\n"
         + "\n".join(lines)
         + "\nBuild completed in 1m 35s\nDeployment ready\n",
     )
-    deployments.put_artifact(logged, "index.html", b"<!doctype html><h1>Storefront</h1>" * 40)
-    deployments.put_artifact(logged, "static/app.js", b"console.log('storefront');\n" * 900)
+    storage.put_artifact(logged, "index.html", b"<!doctype html><h1>Storefront</h1>" * 40)
+    storage.put_artifact(logged, "static/app.js", b"console.log('storefront');\n" * 900)
     queued = deployments.create_deployment(
         TENANT,
         project.project_id,

@@ -16,7 +16,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
-from infra import aws
+from infra.core import aws
 
 ROLES = ("anonymous", "nonstaff", "support", "operations")
 GROUP_OF_ROLE = {"support": "Support", "operations": "Operations"}

@@ -14,12 +14,14 @@ from django.test import Client
 from django.urls import reverse
 
 from deployments import repository as deployments
-from deployments import views
+from deployments import storage
 from deployments.schemas import DeploymentSchema, DeploymentStatus
-from infra import aws, localaws
-from infra.dynamo import format_timestamp, now
-from infra.resources import DEPLOYMENTS, LOGS, log_key
+from infra.core import aws
+from infra.core.dynamo import format_timestamp, now
+from infra.core.resources import DEPLOYMENTS, LOGS, log_key
+from infra.local import localaws
 from projects import repository as projects
+from staff import actions
 
 # The dashboard is exercised on moto; the repository's own suite covers DynamoDB Local.
 pytestmark = [
@@ -84,9 +86,9 @@ def without_csrf_tokens(response) -> str:
 def test_the_page_shows_every_field_the_timeline_the_log_and_the_artifacts(client_as, make):
     deployment = make(S.READY)
     deployments.update_deployment(deployment.deployment_id, build_id="bld_42")
-    deployments.put_build_log(deployment, "Cloning\nInstalling\nBuild succeeded in 41s\n")
-    deployments.put_artifact(deployment, "index.html", b"<h1>hello</h1>", content_type="text/html")
-    deployments.put_artifact(deployment, "assets/app.js", b"x" * 2048)
+    storage.put_build_log(deployment, "Cloning\nInstalling\nBuild succeeded in 41s\n")
+    storage.put_artifact(deployment, "index.html", b"<h1>hello</h1>", content_type="text/html")
+    storage.put_artifact(deployment, "assets/app.js", b"x" * 2048)
 
     response = client_as("support").get(url("detail", TENANT, deployment.deployment_id))
 
@@ -118,7 +120,7 @@ def test_the_page_shows_every_field_the_timeline_the_log_and_the_artifacts(clien
 
 def test_the_page_shows_the_last_200_lines_of_a_long_log(client_as, make):
     deployment = make(S.ERROR)
-    deployments.put_build_log(deployment, "".join(f"output line {n:04d}\n" for n in range(1, 301)))
+    storage.put_build_log(deployment, "".join(f"output line {n:04d}\n" for n in range(1, 301)))
 
     text = page_text(client_as("support").get(url("detail", TENANT, deployment.deployment_id)))
 
@@ -217,7 +219,7 @@ def test_action_buttons_appear_only_when_allowed_and_permitted(
 @pytest.mark.parametrize("role", ["anonymous", "nonstaff"])
 def test_anonymous_and_non_staff_users_get_the_admin_login_and_no_data(client_as, make, page, role):
     deployment = make(S.QUEUED)
-    deployments.put_build_log(deployment, "secret build output\n")
+    storage.put_build_log(deployment, "secret build output\n")
     client = client_as(role)
 
     for response in (
@@ -281,7 +283,7 @@ def test_another_tenants_deployment_under_this_tenants_url_is_the_same_404_as_a_
     client_as, make, page, method
 ):
     theirs = make(S.BUILDING, started_ago=timedelta(hours=2))
-    deployments.put_build_log(theirs, "tenant A's build output\n")
+    storage.put_build_log(theirs, "tenant A's build output\n")
     projects.create_project(OTHER, {"name": "mine", "repo_url": "https://github.com/b/mine"})
     client = client_as("operations")
     call = getattr(client, method)
@@ -312,7 +314,7 @@ def test_a_method_other_than_get_or_post_is_refused(client_as, make):
 
 def test_the_log_link_redirects_to_a_short_lived_link_to_the_whole_log(client_as, make):
     deployment = make(S.READY)
-    deployments.put_build_log(deployment, "whole log\n")
+    storage.put_build_log(deployment, "whole log\n")
 
     response = client_as("support").get(url("log", TENANT, deployment.deployment_id))
 
@@ -458,8 +460,8 @@ def test_marking_a_stuck_build_as_error_asks_then_marks_it_and_records_it(client
     assert f"Marked deployment {deployment.deployment_id} as error." in text
     stored = deployments.get_deployment(TENANT, deployment.deployment_id)
     assert stored.status is S.ERROR
-    assert stored.error == views.STUCK_ERROR
-    assert views.STUCK_ERROR in text
+    assert stored.error == actions.STUCK_ERROR
+    assert actions.STUCK_ERROR in text
     assert stored.ended_at is not None
     assert "status: building → error" in LogEntry.objects.get().change_message
 
@@ -538,7 +540,7 @@ def test_an_unreachable_data_plane_is_a_503_page_that_says_so(
     client_as, make, monkeypatch, service, page
 ):
     deployment = make(S.QUEUED)
-    deployments.put_build_log(deployment, "log\n")
+    storage.put_build_log(deployment, "log\n")
     client = client_as("operations")
     with monkeypatch.context() as patch:
         patch.setenv(f"AWS_ENDPOINT_URL_{service}", f"http://127.0.0.1:{localaws.free_port()}")

@@ -17,8 +17,8 @@ from django.urls import reverse
 from deployments import repository as deployments
 from deployments.schemas import DeploymentSchema
 from deployments.schemas import DeploymentStatus as S
-from infra import aws
-from infra.dynamo import now
+from infra.core import aws
+from infra.core.dynamo import now
 from projects import chart, views
 from projects import repository as projects
 from projects.schemas import ProjectSchema

@@ -8,10 +8,10 @@ import pytest
 
 from deployments import repository as deployments
 from deployments.schemas import TRANSITIONS, DeploymentSchema, DeploymentStatus
-from infra import aws
-from infra.dynamo import format_timestamp
-from infra.errors import Conflict, InvalidCursor, InvalidTransition, NotFound, ValidationError
-from infra.resources import DEPLOYMENTS
+from infra.core import aws
+from infra.core.dynamo import format_timestamp
+from infra.core.errors import Conflict, InvalidCursor, InvalidTransition, NotFound, ValidationError
+from infra.core.resources import DEPLOYMENTS
 from projects import repository as projects
 
 pytestmark = pytest.mark.usefixtures("aws_stage")

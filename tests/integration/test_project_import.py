@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from infra.errors import Conflict, ValidationError
+from infra.core.errors import Conflict, ValidationError
 from projects.repository import get_project, import_project, list_user_projects
 from projects.schemas import ProjectSchema
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from infra import aws
-from infra.errors import Conflict, InvalidCursor, NotFound, ValidationError
-from infra.resources import PROJECTS
+from infra.core import aws
+from infra.core.errors import Conflict, InvalidCursor, NotFound, ValidationError
+from infra.core.resources import PROJECTS
 from projects import repository as projects
 
 pytestmark = pytest.mark.usefixtures("aws_stage")

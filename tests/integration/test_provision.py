@@ -19,15 +19,15 @@ from botocore.client import BaseClient
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from infra import aws
-from infra.provisioning import table_differences
-from infra.resources import (
+from infra.core import aws
+from infra.core.resources import (
     BUCKETS,
     DEPLOYMENTS,
     PROJECTS,
     PUBLIC_ACCESS_BLOCK,
     TABLES,
 )
+from infra.provisioning.diff import table_differences
 from tests.provisioning import resource_lines, resource_names
 
 STAGE = "dev"

@@ -13,16 +13,16 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from deployments.repository import (
-    get_build_log,
     get_deployment,
-    list_artifacts,
     list_project_deployments,
     list_user_deployments,
 )
 from deployments.schemas import DeploymentSchema, DeploymentStatus
-from infra import aws, demo
-from infra.management.commands import seed_demo
-from infra.resources import ARTIFACTS, LOGS, log_key
+from deployments.storage import get_build_log, list_artifacts
+from infra.core import aws
+from infra.core.resources import ARTIFACTS, LOGS, log_key
+from infra.local import demo
+from infra.local.management.commands import seed_demo
 from projects.repository import get_project, list_user_projects
 from tests.conftest import build_stage
 

@@ -17,10 +17,11 @@ from django.core.management import call_command
 from moto.server import ThreadedMotoServer
 
 from deployments.repository import list_project_deployments
-from infra import aws, demo
-from infra.errors import NotFound
-from infra.management.commands.shell import Command as ShellCommand
-from infra.support import lookup_deployment_owner, lookup_project_owner
+from infra.core import aws
+from infra.core.errors import NotFound
+from infra.local import demo
+from staff.lookups import lookup_deployment_owner, lookup_project_owner
+from staff.management.commands.shell import Command as ShellCommand
 from tests.conftest import build_stage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,7 +138,7 @@ def test_manage_py_shell_lists_what_it_imported() -> None:
 
     assert result.returncode == 0, result.stderr
     assert "from projects.repository import" in result.stdout
-    assert "from infra.errors import" in result.stdout
+    assert "from infra.core.errors import" in result.stdout
     assert "dynamodb = aws.dynamodb()" in result.stdout
     assert result.stdout.strip().endswith("DynamoDB")
 

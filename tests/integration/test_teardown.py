@@ -8,8 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from infra import aws
-from infra.resources import BUCKETS, TABLES
+from infra.core import aws
+from infra.core.resources import BUCKETS, TABLES
 from tests.integration.test_provision import failing, provision, recorded_calls
 
 STAGE = "dev"

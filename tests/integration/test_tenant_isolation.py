@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from deployments import repository as deployments
-from infra import aws
-from infra.errors import InvalidCursor, NotFound, ValidationError
+from deployments import storage
+from infra.core import aws
+from infra.core.errors import InvalidCursor, NotFound, ValidationError
 from projects import repository as projects
 
 pytestmark = pytest.mark.usefixtures("aws_stage")
@@ -136,12 +137,12 @@ def test_a_malformed_tenant_id_never_reaches_another_tenants_data(victim, user_i
 
 def test_logs_and_artifacts_of_another_tenants_deployment_are_not_found(victim):
     _, made = victim
-    deployments.put_build_log(made[0], "secret build output")
-    deployments.put_artifact(made[0], "site.tar.gz", b"secret")
-    for read in (deployments.get_build_log, deployments.build_log_url, deployments.list_artifacts):
+    storage.put_build_log(made[0], "secret build output")
+    storage.put_artifact(made[0], "site.tar.gz", b"secret")
+    for read in (storage.get_build_log, storage.build_log_url, storage.list_artifacts):
         with pytest.raises(NotFound):
             read("tenant-b", made[0])
-    assert deployments.get_build_log("tenant-a", made[0]).available
+    assert storage.get_build_log("tenant-a", made[0]).available
 
 
 def test_import_refuses_deployments_into_another_tenants_project(victim):

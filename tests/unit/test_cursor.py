@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.dynamo import decode_cursor, encode_cursor
-from infra.errors import InvalidCursor
+from infra.core.dynamo import decode_cursor, encode_cursor
+from infra.core.errors import InvalidCursor
 
 SCOPE = ("project_deployments", "usr_a", "prj_0123456789abcdef", "")
 KEY = {"PK": "prj_0123456789abcdef", "SK": "DEPLOYMENT#2026-01-01T00:00:00.000Z#dpl_x"}

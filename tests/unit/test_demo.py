@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from deployments.schemas import DeploymentStatus
-from infra import demo
-from infra.dynamo import USER_ID_PATTERN
+from infra.core.ids import USER_ID_PATTERN
+from infra.local import demo
 from projects.repository import ID_PATTERN as PROJECT_ID
 
 ANCHOR = datetime(2026, 11, 25, 8, 0, 0, tzinfo=UTC)

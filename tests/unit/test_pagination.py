@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.test import RequestFactory
 
-from infra.dynamo import Page
+from infra.core.dynamo import Page
 from projects.pagination import build_pager, without
 
 factory = RequestFactory()

@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from anchor_site.schemas import validate
 from deployments.schemas import (
     TRANSITIONS,
     CreateDeploymentSchema,
     DeploymentSchema,
     DeploymentStatus,
 )
-from infra.dynamo import format_timestamp, from_item, to_item
-from infra.errors import ValidationError
+from infra.core.dynamo import format_timestamp, from_item, to_item
+from infra.core.errors import ValidationError
+from infra.core.schemas import validate
 from projects.schemas import CreateProjectSchema, ProjectSchema, UpdateProjectSchema
 
 

@@ -1,0 +1,8 @@
+"""Django app config for provisioning (the `provision` and `teardown` commands)."""
+
+from django.apps import AppConfig
+
+
+class ProvisioningConfig(AppConfig):
+    name = "infra.provisioning"
+    label = "provisioning"

@@ -1,0 +1,218 @@
+"""What provisioning reports: differences, per-resource and per-stage reports, removals;
+its one-line errors and how AWS errors become them."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    WaiterError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+from django.conf import settings
+
+# S3 bucket names: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a
+# letter or digit. The stage rule keeps ours short, but ANCHOR_BUCKET_SUFFIX can break it.
+BUCKET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+# How an endpoint says it lacks an API altogether (DynamoDB Local: tagging, continuous backups).
+_UNSUPPORTED_CODES = {"UnknownOperationException"}
+_ACCESS_DENIED_CODES = {"AccessDenied", "AccessDeniedException", "Forbidden", "403"}
+_BAD_CREDENTIALS_CODES = {
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+}
+_INDEX_BUSY = {"CREATING", "UPDATING", "DELETING"}
+# A resource that differs in these is not the declared one (perhaps not even ours): leave it be.
+_IDENTITY = {"key schema", "region"}
+
+FEATURE_TAGGING = "tagging"
+FEATURE_PITR = "point-in-time recovery"
+
+# A UpdateTable/CreateTable is followed by waiting for ACTIVE: tables within minutes, a new index
+# on a large table can take much longer (DynamoDB backfills it).
+TABLE_WAITER = {"Delay": 2, "MaxAttempts": 300}
+BUCKET_WAITER = {"Delay": 1, "MaxAttempts": 60}
+INDEX_WAIT_SECONDS = 3600
+
+
+class ProvisioningError(Exception):
+    """A mistake or refusal the user can act on; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Difference:
+    """How a live resource differs from the declaration; `repair` names the fix, if there is one."""
+
+    property: str
+    live: str
+    declared: str
+    repair: str | None = None
+
+    @property
+    def repairable(self) -> bool:
+        return self.repair is not None
+
+    def describe(self) -> str:
+        text = f"{self.property}: {self.live} (declared: {self.declared})"
+        return text if self.repairable else f"{text}; cannot be repaired in place"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "property": self.property,
+            "live": self.live,
+            "declared": self.declared,
+            "repairable": self.repairable,
+        }
+
+
+@dataclass
+class ResourceReport:
+    """A table or bucket: what the plan says about it, or what a run did to it."""
+
+    kind: str  # "table" | "bucket"
+    role: str
+    name: str
+    exists: bool
+    differences: list[Difference] = field(default_factory=list)
+    arn: str | None = None
+    outcome: str | None = None  # after apply: created | updated | unchanged | drift
+
+    @property
+    def action(self) -> str:
+        """The plan: create, update, unchanged, or drift (something that cannot be repaired)."""
+        if not self.exists:
+            return "create"
+        if any(not d.repairable for d in self.differences):
+            return "drift"
+        return "update" if self.differences else "unchanged"
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.name}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "role": self.role,
+            "name": self.name,
+            "arn": self.arn,
+            "action": self.outcome or self.action,
+            "differences": [d.as_dict() for d in self.differences],
+        }
+
+
+@dataclass
+class StageReport:
+    """Every resource of a stage, with the region and the warnings about skipped features."""
+
+    stage: str
+    region: str
+    mode: str  # "plan" | "check" | "apply"
+    resources: list[ResourceReport]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def differences(self) -> list[tuple[ResourceReport, Difference]]:
+        return [(r, d) for r in self.resources for d in r.differences]
+
+    @property
+    def drift(self) -> list[tuple[ResourceReport, Difference]]:
+        return [(r, d) for r, d in self.differences if not d.repairable]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "region": self.region,
+            "mode": self.mode,
+            "ok": not (self.differences if self.mode != "apply" else self.drift),
+            "resources": [r.as_dict() for r in self.resources],
+            "warnings": self.warnings,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2)
+
+
+@dataclass
+class Removal:
+    """One existing resource that teardown would remove."""
+
+    kind: str
+    name: str
+    protected: bool = False
+
+
+def validate_stage(stage: str) -> str:
+    """The stage name if it follows DESIGN.md's rule, else ProvisioningError."""
+    if not settings.STAGE_PATTERN.match(stage or ""):
+        raise ProvisioningError(
+            f"invalid stage {stage!r}: use lower-case letters, digits and '-', starting with a "
+            "letter, at most 20 characters"
+        )
+    return stage
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", "")) or _code(error)
+
+
+def _unsupported(error: ClientError) -> bool:
+    return _code(error) in _UNSUPPORTED_CODES
+
+
+@contextmanager
+def aws_errors() -> Iterator[None]:
+    """Turn any botocore error inside the block into a one-line ProvisioningError."""
+    try:
+        yield
+    except ClientError as error:
+        code, message = _code(error), " ".join(_message(error).split())
+        operation = getattr(error, "operation_name", "the call")
+        if code in _ACCESS_DENIED_CODES:
+            raise ProvisioningError(
+                f"access denied: AWS refused {operation} ({code}): {message}"
+            ) from error
+        if code in _BAD_CREDENTIALS_CODES:
+            raise ProvisioningError(
+                f"AWS rejected the credentials on {operation} ({code}): {message}"
+            ) from error
+        raise ProvisioningError(f"{operation} failed ({code}): {message}") from error
+    except (NoCredentialsError, PartialCredentialsError) as error:
+        raise ProvisioningError(
+            "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+            "or AWS_PROFILE"
+        ) from error
+    except BotoConnectionError as error:
+        endpoint = getattr(error, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
+        raise ProvisioningError(
+            f"cannot reach {endpoint}: check the network, or that the local service is running "
+            "and AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_S3 point at it"
+        ) from error
+    except WaiterError as error:
+        raise ProvisioningError(f"gave up waiting: {error}") from error
+    except BotoCoreError as error:
+        raise ProvisioningError(f"AWS call failed: {error}") from error
+
+
+def _quiet(message: str) -> None:
+    """The default reporter: say nothing."""
