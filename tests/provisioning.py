@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.client import BaseClient
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from infra.core import aws
 from infra.core.resources import BUCKETS, TABLES
 
 
@@ -18,3 +31,77 @@ def resource_lines(output: str) -> dict[str, str]:
 def resource_names(stage: str) -> list[str]:
     """The names of every table and bucket of a stage, from the one declaration."""
     return [t.name(stage) for t in TABLES] + [b.name(stage) for b in BUCKETS]
+
+
+STAGE = "dev"
+READ_ONLY = ("Describe", "List", "Get", "Head")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def provision(*args: str) -> tuple[str, str]:
+    """Run the command; return (stdout, stderr)."""
+    out, err = StringIO(), StringIO()
+    call_command("provision", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def provision_fails(*args: str) -> tuple[CommandError, str, str]:
+    """Run the command expecting CommandError; return it with (stdout, stderr)."""
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command("provision", *args, stdout=out, stderr=err)
+    return raised.value, out.getvalue(), err.getvalue()
+
+
+@contextmanager
+def recorded_calls() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Every DynamoDB and S3 call made inside the block, as (operation, parameters)."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append((model.name, dict(params)))
+
+    clients = (aws.dynamodb(), aws.s3())
+    for client in clients:
+        client.meta.events.register("before-parameter-build", record, unique_id="test-record")
+    try:
+        yield calls
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-parameter-build", unique_id="test-record")
+
+
+@contextmanager
+def failing(client: BaseClient, operation: str, code: str, status: int) -> Iterator[None]:
+    """Make one operation of a client answer with an AWS error instead of reaching moto."""
+    service = client.meta.service_model.service_id.hyphenize()
+    event = f"before-call.{service}.{operation}"
+
+    def answer(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        body = {
+            "Error": {"Code": code, "Message": f"injected {code}"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        }
+        return AWSResponse("https://injected.invalid", status, {}, None), body
+
+    client.meta.events.register(event, answer, unique_id="test-fail")
+    try:
+        yield
+    finally:
+        client.meta.events.unregister(event, unique_id="test-fail")
+
+
+def mutating(calls: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    return [name for name, _ in calls if not name.startswith(READ_ONLY)]
+
+
+def table_names() -> list[str]:
+    return aws.dynamodb().list_tables()["TableNames"]
+
+
+def bucket_names() -> list[str]:
+    return [b["Name"] for b in aws.s3().list_buckets()["Buckets"]]
+
+
+def all_names(stage: str = STAGE) -> list[str]:
+    return resource_names(stage)

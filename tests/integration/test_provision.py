@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from io import StringIO
-from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
-from botocore.client import BaseClient
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -28,81 +18,17 @@ from infra.core.resources import (
     TABLES,
 )
 from infra.provisioning.diff import table_differences
-from tests.provisioning import resource_lines, resource_names
-
-STAGE = "dev"
-READ_ONLY = ("Describe", "List", "Get", "Head")
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def provision(*args: str) -> tuple[str, str]:
-    """Run the command; return (stdout, stderr)."""
-    out, err = StringIO(), StringIO()
-    call_command("provision", *args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
-
-
-def provision_fails(*args: str) -> tuple[CommandError, str, str]:
-    """Run the command expecting CommandError; return it with (stdout, stderr)."""
-    out, err = StringIO(), StringIO()
-    with pytest.raises(CommandError) as raised:
-        call_command("provision", *args, stdout=out, stderr=err)
-    return raised.value, out.getvalue(), err.getvalue()
-
-
-@contextmanager
-def recorded_calls() -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    """Every DynamoDB and S3 call made inside the block, as (operation, parameters)."""
-    calls: list[tuple[str, dict[str, Any]]] = []
-
-    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-        calls.append((model.name, dict(params)))
-
-    clients = (aws.dynamodb(), aws.s3())
-    for client in clients:
-        client.meta.events.register("before-parameter-build", record, unique_id="test-record")
-    try:
-        yield calls
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-parameter-build", unique_id="test-record")
-
-
-@contextmanager
-def failing(client: BaseClient, operation: str, code: str, status: int) -> Iterator[None]:
-    """Make one operation of a client answer with an AWS error instead of reaching moto."""
-    service = client.meta.service_model.service_id.hyphenize()
-    event = f"before-call.{service}.{operation}"
-
-    def answer(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
-        body = {
-            "Error": {"Code": code, "Message": f"injected {code}"},
-            "ResponseMetadata": {"HTTPStatusCode": status},
-        }
-        return AWSResponse("https://injected.invalid", status, {}, None), body
-
-    client.meta.events.register(event, answer, unique_id="test-fail")
-    try:
-        yield
-    finally:
-        client.meta.events.unregister(event, unique_id="test-fail")
-
-
-def mutating(calls: list[tuple[str, dict[str, Any]]]) -> list[str]:
-    return [name for name, _ in calls if not name.startswith(READ_ONLY)]
-
-
-def table_names() -> list[str]:
-    return aws.dynamodb().list_tables()["TableNames"]
-
-
-def bucket_names() -> list[str]:
-    return [b["Name"] for b in aws.s3().list_buckets()["Buckets"]]
-
-
-def all_names(stage: str = STAGE) -> list[str]:
-    return resource_names(stage)
-
+from tests.provisioning import (
+    STAGE,
+    all_names,
+    bucket_names,
+    mutating,
+    provision,
+    provision_fails,
+    recorded_calls,
+    resource_lines,
+    table_names,
+)
 
 # --- creating -----------------------------------------------------------------------------
 
@@ -583,125 +509,3 @@ def test_check_with_json_lists_the_differences_for_scripts(mocked_aws: None) -> 
 def test_check_and_dry_run_cannot_be_combined(mocked_aws: None) -> None:
     with pytest.raises(CommandError, match="not allowed with argument"):
         call_command("provision", "--stage", STAGE, "--check", "--dry-run")
-
-
-# --- mistakes: one clear line, non-zero exit ------------------------------------------------
-
-
-@pytest.mark.parametrize("stage", ["Dev", "1dev", "dev_1", "a-stage-name-longer-than-20", ""])
-def test_an_invalid_stage_is_refused_before_any_aws_call(
-    stage: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(
-        "AWS_ENDPOINT_URL", "http://127.0.0.1:9"
-    )  # were a call made, it goes nowhere
-    aws.reset_clients()
-
-    with recorded_calls() as calls:
-        error, _, _ = provision_fails(f"--stage={stage}")
-
-    aws.reset_clients()
-    assert calls == []
-
-    assert str(error).startswith("invalid stage")
-    assert "lower-case letters, digits and '-'" in str(error)
-
-
-def test_manage_py_reports_a_mistake_in_one_line_without_a_traceback() -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "provision", "--stage", "Not_A_Stage"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"},
-    )
-
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        "CommandError: invalid stage 'Not_A_Stage': use lower-case letters, digits and '-', "
-        "starting with a letter, at most 20 characters"
-    ]
-    assert "Traceback" not in result.stderr
-
-
-def test_an_invalid_bucket_suffix_is_refused(mocked_aws: None, settings: Any) -> None:
-    settings.ANCHOR_BUCKET_SUFFIX = "Not_Valid"
-
-    error, _, _ = provision_fails("--stage", STAGE)
-
-    assert str(error) == (
-        "bucket name 'anchor-deploy-dev-artifacts-Not_Valid' is not a valid S3 name "
-        "(check ANCHOR_BUCKET_SUFFIX)"
-    )
-    assert table_names() == []
-
-
-def test_missing_credentials_are_one_clear_line(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask the network
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    aws.reset_clients()
-    try:
-        error, _, _ = provision_fails("--stage", STAGE)
-    finally:
-        aws.reset_clients()
-
-    assert str(error) == (
-        "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
-    )
-
-
-def test_an_unreachable_endpoint_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    with socket.socket() as probe:  # a loopback port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{port}")
-    aws.reset_clients()
-    try:
-        error, _, _ = provision_fails("--stage", STAGE)
-    finally:
-        aws.reset_clients()
-
-    assert str(error) == (
-        f"cannot reach http://127.0.0.1:{port}/: check the network, or that the local service is "
-        "running and AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_S3 point at it"
-    )
-
-
-def test_access_denied_is_one_clear_line(mocked_aws: None) -> None:
-    with failing(aws.dynamodb(), "DescribeTable", "AccessDeniedException", 400):
-        error, _, _ = provision_fails("--stage", STAGE)
-
-    assert str(error) == (
-        "access denied: AWS refused DescribeTable (AccessDeniedException): "
-        "injected AccessDeniedException"
-    )
-
-
-def test_a_bucket_name_owned_by_another_account_is_one_clear_line(mocked_aws: None) -> None:
-    with failing(aws.s3(), "CreateBucket", "BucketAlreadyExists", 409):
-        error, _, _ = provision_fails("--stage", STAGE)
-
-    assert str(error) == (
-        "bucket name anchor-deploy-dev-artifacts is owned by another AWS account (S3 names are "
-        "global); set ANCHOR_BUCKET_SUFFIX to choose other names"
-    )
-
-
-def test_a_bucket_these_credentials_cannot_see_is_one_clear_line(mocked_aws: None) -> None:
-    with failing(aws.s3(), "HeadBucket", "403", 403):
-        error, _, _ = provision_fails("--stage", STAGE, "--check")
-
-    assert str(error).startswith(
-        "bucket anchor-deploy-dev-artifacts exists but these credentials cannot use it"
-    )
-    assert "\n" not in str(error)
