@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from itertools import islice
+from datetime import date, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from deployments import derived
 from deployments.schemas import (
     CreateDeploymentSchema,
     DeploymentSchema,
@@ -21,10 +19,10 @@ from infra.core import aws
 from infra.core.dynamo import (
     Page,
     decode_cursor,
-    encode_cursor,
     format_timestamp,
     from_item,
     now,
+    query_page,
     to_item,
     to_value,
 )
@@ -37,8 +35,6 @@ from infra.core.errors import (
     ValidationError,
     aws_errors,
     condition_check,
-    error_code,
-    translate,
 )
 from infra.core.ids import (
     DEPLOYMENT_ID_PATTERN,
@@ -50,17 +46,28 @@ from infra.core.ids import (
 from infra.core.resources import (
     DEPLOYMENT_ID_INDEX,
     DEPLOYMENTS,
+    PROJECT_STATUS_INDEX,
     PROJECTS,
     USER_DEPLOYMENTS_INDEX,
 )
 from infra.core.schemas import validate
+from infra.core.transactions import (
+    ATTEMPTS,
+    BATCH_SIZE,
+    batch_write,
+    chunks,
+    existing_sort_keys,
+    transact,
+)
 from projects import repository as projects_repository
+from projects.schemas import ProjectSchema
 
 __all__ = [
+    "DayCounts",
     "create_deployment",
     "get_deployment",
     "import_deployments",
-    "list_project_activity",
+    "list_project_day_counts",
     "list_project_deployments",
     "list_user_deployments",
     "resolve_deployment_tenant",
@@ -72,19 +79,15 @@ __all__ = [
 logger = logging.getLogger("anchor.repository")
 
 ID_PATTERN = DEPLOYMENT_ID_PATTERN
-SK_PREFIX = "DEPLOYMENT#"
-FILTERED_READ_SIZE = 250  # items read per call while filling a status-filtered page
-BATCH_SIZE = 25  # BatchWriteItem's limit
-BATCH_GET_SIZE = 100  # BatchGetItem's limit
+SK_PREFIX = derived.SK_PREFIX
+IMPORT_CHUNK = 1000  # deployments whose existence one keys-only range Query checks
 
 
 # --- the one key builder: every key and tenant condition of this table is made here -----------
 
 
 class _Keys:
-    @staticmethod
-    def sort_key(created_at: str, deployment_id: str) -> str:
-        return f"{SK_PREFIX}{created_at}#{deployment_id}"
+    sort_key = staticmethod(derived.sort_key)
 
     @staticmethod
     def item(project_id: str, sort_key: str) -> dict[str, Any]:
@@ -100,9 +103,16 @@ class _Keys:
     project = staticmethod(projects_repository.owned_project)
 
     @staticmethod
-    def cursor_key(item: dict[str, Any], *, index: bool) -> dict[str, str]:
-        names = ("PK", "SK", "userId", "createdAt") if index else ("PK", "SK")
-        return {k: item[k] for k in names}
+    def table_cursor(item: dict[str, Any]) -> dict[str, str]:
+        return {k: item[k] for k in ("PK", "SK")}
+
+    @staticmethod
+    def user_index_cursor(item: dict[str, Any]) -> dict[str, str]:
+        return {k: item[k] for k in ("PK", "SK", "userId", "createdAt")}
+
+    @staticmethod
+    def status_index_cursor(item: dict[str, Any]) -> dict[str, str]:
+        return {k: item[k] for k in ("PK", "SK", "projectId", "statusKey")}
 
 
 def new_deployment_id() -> str:
@@ -177,45 +187,45 @@ def list_project_deployments(
     limit: int = 25,
     cursor: str | None = None,
     status: DeploymentStatus | str | None = None,
+    project: ProjectSchema | None = None,
 ) -> Page[DeploymentSchema]:
-    """The tenant's project's deployments, newest first, optionally of one status.
+    """The tenant's project's deployments, newest first, optionally of one status: one Query.
 
-    A project of another tenant raises NotFound. Rows are filtered on `userId` inside DynamoDB; when
-    a first page comes back empty the project itself is read to tell "no deployments" from "not
-    yours", so a page with rows costs one Query. A status filter keeps reading until the page is
-    full or the project is exhausted.
+    Without a status the Query reads the project's partition; with one, ProjectStatusIndex
+    (`statusKey` begins with the status), so a page costs one call of `limit + 1` items however
+    rare the status is. Rows are filtered on `userId` inside DynamoDB. A project of another
+    tenant raises NotFound: when a first page comes back empty the project is read to tell "no
+    deployments" from "not yours", unless `project` (the tenant's project as get_project
+    returned it) already shows it.
     """
     limit = max(1, min(limit, MAX_PAGE))
     wanted = _parse_status(status) if status else None
     scope = ("project_deployments", user_id, project_id, wanted.value if wanted else "")
-    start = decode_cursor(cursor, scope) if cursor else None
+    if cursor:
+        decode_cursor(cursor, scope)  # a bad cursor is a 400 whatever the ids
     if not valid_user_id(user_id) or not PROJECT_ID_PATTERN.match(str(project_id)):
         raise NotFound(f"project {project_id} not found")
     tenant, values = _Keys.tenant(user_id)
-    names: dict[str, str] = {}
+    kwargs: dict[str, Any] = {"TableName": DEPLOYMENTS.name(), "FilterExpression": tenant}
     if wanted:
-        tenant += " AND #status = :status"
-        values[":status"] = to_value(wanted.value)
-        names["#status"] = "status"
-    kwargs: dict[str, Any] = {
-        "TableName": DEPLOYMENTS.name(),
-        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-        "FilterExpression": tenant,
-        "ExpressionAttributeValues": {
-            ":pk": to_value(project_id),
-            ":prefix": to_value(SK_PREFIX),
-            **values,
-        },
-        "ScanIndexForward": False,
+        kwargs["IndexName"] = PROJECT_STATUS_INDEX
+        kwargs["KeyConditionExpression"] = "projectId = :pk AND begins_with(statusKey, :prefix)"
+        prefix, key_of = f"{wanted.value}#", _Keys.status_index_cursor
+    else:
+        kwargs["KeyConditionExpression"] = "PK = :pk AND begins_with(SK, :prefix)"
+        prefix, key_of = SK_PREFIX, _Keys.table_cursor
+    kwargs["ExpressionAttributeValues"] = {
+        ":pk": to_value(project_id),
+        ":prefix": to_value(prefix),
+        **values,
     }
-    if names:
-        kwargs["ExpressionAttributeNames"] = names
-    rows = _collect(
-        kwargs, limit + 1, page_size=FILTERED_READ_SIZE if wanted else limit + 1, start=start
-    )
-    if not rows and start is None:
+    with aws_errors():
+        rows, next_cursor, previous_cursor = query_page(
+            aws.dynamodb(), kwargs, limit=limit, scope=scope, cursor=cursor, key_of=key_of
+        )
+    if not rows and cursor is None and (project is None or project.user_id != user_id):
         projects_repository.get_project(user_id, project_id)  # NotFound unless the tenant owns it
-    return _page(rows, limit, scope, index=False)
+    return _page(rows, next_cursor, previous_cursor)
 
 
 def list_user_deployments(
@@ -224,7 +234,8 @@ def list_user_deployments(
     """The tenant's most recent deployments across all projects (UserDeploymentsIndex)."""
     limit = max(1, min(limit, MAX_PAGE))
     scope = ("user_deployments", user_id)
-    start = decode_cursor(cursor, scope) if cursor else None
+    if cursor:
+        decode_cursor(cursor, scope)
     if not valid_user_id(user_id):
         return Page(items=[])
     kwargs = {
@@ -232,82 +243,69 @@ def list_user_deployments(
         "IndexName": USER_DEPLOYMENTS_INDEX,
         "KeyConditionExpression": "userId = :userId",
         "ExpressionAttributeValues": {":userId": to_value(user_id)},
-        "ScanIndexForward": False,
     }
-    rows = _collect(kwargs, limit + 1, page_size=limit + 1, start=start)
-    return _page(rows, limit, scope, index=True)
-
-
-def _collect(
-    kwargs: dict[str, Any], wanted: int, *, page_size: int, start: dict[str, str] | None
-) -> list[dict[str, Any]]:
-    """Read pages (boto3's paginator) until `wanted` rows are collected or none are left."""
-    if start:
-        kwargs = {**kwargs, "ExclusiveStartKey": to_item(start)}
-    rows: list[dict[str, Any]] = []
-    paginator = aws.dynamodb().get_paginator("query")
     with aws_errors():
-        for response in paginator.paginate(**kwargs, PaginationConfig={"PageSize": page_size}):
-            rows.extend(from_item(i) for i in response.get("Items", []))
-            if len(rows) >= wanted:
-                break
-    return rows[:wanted]
+        rows, next_cursor, previous_cursor = query_page(
+            aws.dynamodb(),
+            kwargs,
+            limit=limit,
+            scope=scope,
+            cursor=cursor,
+            key_of=_Keys.user_index_cursor,
+        )
+    return _page(rows, next_cursor, previous_cursor)
 
 
-def _page(rows: list[dict[str, Any]], limit: int, scope: tuple[str, ...], *, index: bool) -> Page:
-    # `rows` holds up to limit+1 items: the extra one only proves that a next page exists, and the
-    # cursor points after the last row shown, so a "next" link never leads to an empty page.
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = encode_cursor(scope, _Keys.cursor_key(rows[limit - 1], index=index))
+def _page(
+    rows: list[dict[str, Any]], next_cursor: str | None, previous_cursor: str | None
+) -> Page[DeploymentSchema]:
     return Page(
-        items=[DeploymentSchema.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor
+        items=[DeploymentSchema.model_validate(r) for r in rows],
+        next_cursor=next_cursor,
+        previous_cursor=previous_cursor,
     )
 
 
 @dataclass(frozen=True)
-class Activity:
-    """When a deployment was created and its status: what a chart of activity needs."""
+class DayCounts:
+    """How many of the deployments created on one Singapore day are in each status."""
 
-    created_at: datetime
-    status: DeploymentStatus
+    day: date
+    counts: dict[str, int]
 
 
-def list_project_activity(user_id: str, project_id: str, *, since: datetime) -> list[Activity]:
-    """(createdAt, status) of the tenant's project's deployments created at or after `since`.
+def list_project_day_counts(
+    user_id: str, project_id: str, *, first_day: date, last_day: date
+) -> list[DayCounts]:
+    """The tenant's project's per-day counts by status, `first_day` to `last_day` (Singapore
+    days), oldest first; days with no deployment are left out.
 
-    One Query on the sort-key range (`DEPLOYMENT#{since}` onwards) projecting two attributes, so
-    a month of a busy project is typically one call, read in full whatever its size; more pages
-    only past DynamoDB's 1 MB per call. Rows are filtered on `userId`: another tenant's project
-    gives an empty list, exactly like a project with no recent deployments.
+    One Query of the project's counter items (at most one per day: 31 small items for a month),
+    kept by every write that creates or moves a deployment, so the cost does not depend on how
+    many deployments the project has. Filtered on `userId`: another tenant's project reads as
+    no activity, like a project with no deployments in the window.
     """
     if not valid_user_id(user_id) or not PROJECT_ID_PATTERN.match(str(project_id)):
         return []
     tenant, values = _Keys.tenant(user_id)
-    kwargs: dict[str, Any] = {
+    found: list[DayCounts] = []
+    kwargs = {
         "TableName": DEPLOYMENTS.name(),
         "KeyConditionExpression": "PK = :pk AND SK BETWEEN :from AND :to",
         "FilterExpression": tenant,
-        "ProjectionExpression": "createdAt, #status",
-        "ExpressionAttributeNames": {"#status": "status"},
         "ExpressionAttributeValues": {
             ":pk": to_value(project_id),
-            ":from": to_value(SK_PREFIX + format_timestamp(since)),
-            ":to": to_value(SK_PREFIX + "~"),  # "~" sorts after every timestamp
+            ":from": to_value(derived.counter_sort_key(first_day)),
+            ":to": to_value(derived.counter_sort_key(last_day)),
             **values,
         },
     }
-    found: list[Activity] = []
     with aws_errors():
         for response in aws.dynamodb().get_paginator("query").paginate(**kwargs):
             for item in response.get("Items", []):
                 row = from_item(item)
-                found.append(
-                    Activity(
-                        created_at=datetime.fromisoformat(row["createdAt"]),
-                        status=DeploymentStatus(row["status"]),
-                    )
-                )
+                counts = dict(derived.counts_of(row))
+                found.append(DayCounts(day=date.fromisoformat(row["day"]), counts=counts))
     return found
 
 
@@ -325,10 +323,12 @@ def create_deployment(
 ) -> DeploymentSchema:
     """Queue a deployment of the tenant's project.
 
-    One transaction writes the deployment (conditional on its key being new) and the project's
-    latestDeployment summary (conditional on the project existing and belonging to the tenant), so
-    a deployment is never created for a project the tenant does not own, and the summary never
-    lags behind a created deployment.
+    One transaction writes the deployment with its statusKey (conditional on its key being new),
+    the project's latestDeployment summary (conditional on the project existing and belonging
+    to the tenant) and one more queued deployment in the day's counter, so a deployment is never
+    created for a project the tenant does not own, and neither the summary nor the counters ever
+    disagree with the rows. A transaction cancelled by a conflict with another write (or by
+    throttling) is tried again.
     """
     payload = validate(CreateDeploymentSchema, data)
     if not valid_user_id(user_id) or not PROJECT_ID_PATTERN.match(str(project_id)):
@@ -343,50 +343,39 @@ def create_deployment(
         updated_at=moment,
         **payload.model_dump(),
     )
-    stored = deployment.to_stored()
-    item = {
-        "PK": project_id,
-        "SK": _Keys.sort_key(stored["createdAt"], deployment.deployment_id),
-        **stored,
-    }
+    item = derived.with_derived_keys(deployment.to_stored())
     project_key, owned, owned_values = _Keys.project(project_id, user_id)
-    try:
-        aws.dynamodb().transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": DEPLOYMENTS.name(),
-                        "Item": to_item(item),
-                        "ConditionExpression": "attribute_not_exists(PK)",
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": PROJECTS.name(),
-                        "Key": project_key,
-                        "UpdateExpression": "SET latestDeployment = :latest",
-                        "ConditionExpression": owned,
-                        "ExpressionAttributeValues": {
-                            ":latest": to_value(_summary(deployment)),
-                            **owned_values,
-                        },
-                    }
-                },
-            ]
-        )
-    except ClientError as error:
-        if error_code(error) != "TransactionCanceledException":
-            raise translate(error) from error
-        reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-        if len(reasons) == 2 and reasons[1] == "ConditionalCheckFailed":
-            raise NotFound(f"project {project_id} not found") from error
-        if reasons and reasons[0] == "ConditionalCheckFailed":
-            raise Conflict(
-                f"deployment {deployment.deployment_id} already exists", cause=error
-            ) from error
-        raise translate(error) from error
-    except BotoCoreError as error:
-        raise translate(error) from error
+    day = derived.counter_day(deployment.created_at)
+    cancelled = transact(
+        [
+            {
+                "Put": {
+                    "TableName": DEPLOYMENTS.name(),
+                    "Item": to_item(item),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": PROJECTS.name(),
+                    "Key": project_key,
+                    "UpdateExpression": "SET latestDeployment = :latest",
+                    "ConditionExpression": owned,
+                    "ExpressionAttributeValues": {
+                        ":latest": to_value(_summary(deployment)),
+                        **owned_values,
+                    },
+                }
+            },
+            {"Update": derived.counter_update(project_id, user_id, day, {"queued": 1})},
+        ]
+    )
+    if cancelled is not None:
+        if cancelled.failed(1):
+            raise NotFound(f"project {project_id} not found") from cancelled.error
+        raise Conflict(
+            f"deployment {deployment.deployment_id} already exists", cause=cancelled.error
+        ) from cancelled.error
     return deployment
 
 
@@ -397,31 +386,35 @@ def import_deployments(
     how many were new.
 
     Deployments already stored are left exactly as they are (a re-run never undoes a status
-    change made since): each chunk of 100 keys is looked up with BatchGetItem, and only the
-    missing items are put with BatchWriteItem (25 per call, unprocessed items retried). Batch
-    writes cannot be conditional, so a live push never comes this way (use create_deployment).
+    change made since): each chunk's keys are looked up with one keys-only range Query (falling
+    back to BatchGetItem when the range holds many other items), and only the missing items are
+    put with BatchWriteItem (25 per call, unprocessed items retried). Every item carries its
+    statusKey, and the day counters are added for exactly the items written, so imported data
+    looks as if created one by one. Batch writes cannot be conditional or transactional, so a
+    live push never comes this way (use create_deployment); should the process die between a
+    batch and its counters, `manage.py recount_deployments --project` puts them right.
     The project's latestDeployment summary then moves to the newest new deployment, if newer.
     """
     projects_repository.get_project(user_id, project_id)
     newest: DeploymentSchema | None = None
     written = 0
-    for chunk in _chunks(deployments, BATCH_GET_SIZE):
-        rows: dict[tuple[str, str], tuple[DeploymentSchema, dict[str, Any]]] = {}
+    for chunk in chunks(deployments, IMPORT_CHUNK):
+        rows: dict[str, tuple[DeploymentSchema, dict[str, Any]]] = {}
         for deployment in chunk:
             if deployment.user_id != user_id or deployment.project_id != project_id:
                 raise ValidationError(
                     {"deployments": [f"{deployment.deployment_id} belongs elsewhere"]}
                 )
-            stored = deployment.to_stored()
-            sort_key = _Keys.sort_key(stored["createdAt"], deployment.deployment_id)
-            rows[(project_id, sort_key)] = (
-                deployment,
-                {"PK": project_id, "SK": sort_key, **stored},
-            )
-        existing = _existing_keys(list(rows))
+            item = derived.with_derived_keys(deployment.to_stored())
+            rows[item["SK"]] = (deployment, item)
+        existing = existing_sort_keys(DEPLOYMENTS.name(), project_id, sorted(rows))
         new = [row for key, row in rows.items() if key not in existing]
-        for requests in _chunks(new, BATCH_SIZE):
-            _batch_write([{"PutRequest": {"Item": to_item(item)}} for _, item in requests])
+        for requests in chunks(new, BATCH_SIZE):
+            batch_write(
+                DEPLOYMENTS.name(),
+                [{"PutRequest": {"Item": to_item(item)}} for _, item in requests],
+            )
+        _add_counts(user_id, project_id, [item for _, item in new])
         written += len(new)
         for deployment, _ in new:
             if newest is None or deployment.created_at > newest.created_at:
@@ -431,43 +424,13 @@ def import_deployments(
     return written
 
 
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-def _existing_keys(keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Which of these (PK, SK) keys the deployments table holds (BatchGetItem, at most 100)."""
-    pending: dict[str, Any] = {
-        DEPLOYMENTS.name(): {
-            "Keys": [_Keys.item(pk, sk) for pk, sk in keys],
-            "ProjectionExpression": "PK, SK",
-        }
-    }
-    found: set[tuple[str, str]] = set()
-    with aws_errors():
-        for _attempt in range(8):
-            response = aws.dynamodb().batch_get_item(RequestItems=pending)
-            for item in response.get("Responses", {}).get(DEPLOYMENTS.name(), []):
-                row = from_item(item)
-                found.add((row["PK"], row["SK"]))
-            pending = response.get("UnprocessedKeys") or {}
-            if not pending:
-                return found
-    raise Unavailable("DynamoDB kept leaving batch reads unprocessed (throttled)")
-
-
-def _batch_write(requests: list[dict[str, Any]]) -> None:
-    pending = {DEPLOYMENTS.name(): requests}
-    with aws_errors():
-        for _attempt in range(8):
-            pending = (
-                aws.dynamodb().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+def _add_counts(user_id: str, project_id: str, items: list[dict[str, Any]]) -> None:
+    """Add stored deployment items to their days' counters (one UpdateItem per day)."""
+    for day, counts in sorted(derived.day_counts(items).items()):
+        with aws_errors():
+            aws.dynamodb().update_item(
+                **derived.counter_update(project_id, user_id, day, dict(counts))
             )
-            if not pending:
-                return
-    raise Unavailable("DynamoDB kept leaving batch writes unprocessed (throttled)")
 
 
 def _set_latest(
@@ -563,32 +526,99 @@ def _transition(
     started_before: datetime | None = None,
     known: DeploymentSchema | None = None,
 ) -> DeploymentSchema:
-    """One conditional write on the current status; sets startedAt on building, endedAt on a
-    final status. `user_id=None` is the orchestrator's unscoped path."""
+    """One transaction: the deployment's status (conditional on the status it moves from, the
+    tenant and, for a stuck build, startedAt) with its statusKey, and the day counter (one less
+    of the old status, one more of the new), so counters never disagree with rows. Sets startedAt
+    on building, endedAt on a final status. `user_id=None` is the orchestrator's unscoped path.
+
+    The status it moves from is the one last read; when the stored one has moved on meanwhile,
+    the transition is tried again from the new one if the machine still allows it.
+    """
     target = _parse_status(status)
     if error is not None and len(error) > 4000:
         raise ValidationError({"error": ["at most 4000 characters"]})
-    if known is not None and known.deployment_id == deployment_id:
-        sort_key = _Keys.sort_key(format_timestamp(known.created_at), deployment_id)
-        current = {"PK": known.project_id, "SK": sort_key}
-    else:
-        current = _find_item(deployment_id, user_id)
-    sources = sorted(s.value for s in target.allowed_sources())
+    sources = {s.value for s in target.allowed_sources()}
     if not sources:
         raise InvalidTransition(f"no deployment can move to {target.value}")
+    if known is not None and known.deployment_id == deployment_id:
+        current = derived.with_derived_keys(known.to_stored())
+    else:
+        current = _find_item(deployment_id, user_id)
+    fresh = False  # True once `current` comes from a strongly consistent read
+    for _attempt in range(ATTEMPTS):
+        if user_id is not None and current.get("userId") != user_id:
+            raise _not_found(deployment_id)
+        if current.get("status") not in sources:
+            if not fresh:  # an index read may lag: make sure before refusing
+                current, fresh = _read_consistent(current, deployment_id), True
+                continue
+            raise InvalidTransition(
+                f"deployment {deployment_id} is {current.get('status')}; it cannot move to "
+                f"{target.value}",
+                current_status=current.get("status"),
+            )
+        changes = _transition_changes(current, target, error)
+        cancelled = transact(
+            [
+                {"Update": _transition_update(current, changes, user_id, started_before)},
+                {
+                    "Update": derived.counter_update(
+                        current["projectId"],
+                        current["userId"],
+                        derived.counter_day(current["createdAt"]),
+                        {current["status"]: -1, target.value: 1},
+                    )
+                },
+            ]
+        )
+        if cancelled is None:
+            deployment = DeploymentSchema.model_validate({**current, **changes})
+            _refresh_latest_status(deployment)
+            return deployment
+        old = cancelled.old(0) or _read_consistent(current, deployment_id, missing_ok=True)
+        if not old or (user_id is not None and old.get("userId") != user_id):
+            raise _not_found(deployment_id) from cancelled.error
+        if old.get("status") == current["status"] and started_before is not None:
+            raise InvalidTransition(
+                f"deployment {deployment_id} started at {old.get('startedAt', 'an unknown time')}"
+                f", not long enough ago; it cannot move to {target.value}",
+                cause=cancelled.error,
+                current_status=old.get("status"),
+            )
+        current, fresh = {**current, **old}, True
+    raise Unavailable(f"deployment {deployment_id} kept changing while it was being moved")
+
+
+def _transition_changes(
+    current: dict[str, Any], target: DeploymentStatus, error: str | None
+) -> dict[str, Any]:
     moment = format_timestamp(now())
-    sets = ["#status = :to", "updatedAt = :now"]
-    values: dict[str, Any] = {":to": to_value(target.value), ":now": to_value(moment)}
+    changes: dict[str, Any] = {
+        "status": target.value,
+        "updatedAt": moment,
+        "statusKey": derived.status_key(
+            target.value, current["createdAt"], current["deploymentId"]
+        ),
+    }
     if target is DeploymentStatus.BUILDING:
-        sets.append("startedAt = :now")
+        changes["startedAt"] = moment
     if target.is_final:
-        sets.append("endedAt = :now")
+        changes["endedAt"] = moment
     if error is not None:
-        sets.append("#error = :error")
-        values[":error"] = to_value(error)
-    placeholders = [f":from{i}" for i in range(len(sources))]
-    values.update({p: to_value(s) for p, s in zip(placeholders, sources, strict=True)})
-    condition = f"attribute_exists(PK) AND #status IN ({', '.join(placeholders)})"
+        changes["error"] = error
+    return changes
+
+
+def _transition_update(
+    current: dict[str, Any],
+    changes: dict[str, Any],
+    user_id: str | None,
+    started_before: datetime | None,
+) -> dict[str, Any]:
+    names = {f"#{k}": k for k in changes}
+    values = {f":{k}": to_value(v) for k, v in changes.items()}
+    values[":from"] = to_value(current["status"])
+    condition = "attribute_exists(PK) AND #status = :from"
     tenant, tenant_values = _Keys.tenant(user_id)
     if tenant:
         condition += " AND " + tenant
@@ -596,35 +626,36 @@ def _transition(
     if started_before is not None:
         condition += " AND startedAt < :startedBefore"
         values[":startedBefore"] = to_value(format_timestamp(started_before))
-    names = {"#status": "status"}
-    if error is not None:
-        names["#error"] = "error"
-    with condition_check() as check:
-        response = aws.dynamodb().update_item(
-            TableName=DEPLOYMENTS.name(),
-            Key=_Keys.item(current["PK"], current["SK"]),
-            UpdateExpression="SET " + ", ".join(sets),
-            ConditionExpression=condition,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ReturnValues="ALL_NEW",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    return {
+        "TableName": DEPLOYMENTS.name(),
+        "Key": _Keys.item(current["PK"], current["SK"]),
+        "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in changes),
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def _read_consistent(
+    current: dict[str, Any], deployment_id: str, *, missing_ok: bool = False
+) -> dict[str, Any]:
+    """The deployment's stored item, read with a strongly consistent GetItem on its key."""
+    with aws_errors():
+        item = (
+            aws.dynamodb()
+            .get_item(
+                TableName=DEPLOYMENTS.name(),
+                Key=_Keys.item(current["PK"], current["SK"]),
+                ConsistentRead=True,
+            )
+            .get("Item")
         )
-    if check.failed:
-        old = from_item(check.old)
-        if not old or (user_id is not None and old.get("userId") != user_id):
-            raise _not_found(deployment_id) from check.error
-        reason = f"is {old.get('status')}"
-        if started_before is not None and old.get("status") in sources:
-            reason = f"started at {old.get('startedAt', 'an unknown time')}, not long enough ago"
-        raise InvalidTransition(
-            f"deployment {deployment_id} {reason}; it cannot move to {target.value}",
-            cause=check.error,
-            current_status=old.get("status"),
-        )
-    deployment = DeploymentSchema.model_validate(from_item(response["Attributes"]))
-    _refresh_latest_status(deployment)
-    return deployment
+    if not item:
+        if missing_ok:
+            return {}
+        raise _not_found(deployment_id)
+    return from_item(item)
 
 
 def update_deployment_status(

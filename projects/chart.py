@@ -1,9 +1,9 @@
 """The project page's chart: deployments per day over the last 30 days, stacked by outcome.
 
 Drawn on the server as inline SVG (no script, no CDN). Days are Singapore days (the site's time
-zone), today included. The data is the project page's own first page when that already reaches
-back past the window (no extra call), else one bounded range query of the window
-(deployments.repository.list_project_activity), whatever the size of the project.
+zone, and the day of the stored counters), today included. The data is the project's per-day
+counters (deployments.repository.list_project_day_counts): one Query of at most 31 small items,
+whatever the size of the project.
 """
 
 from __future__ import annotations
@@ -11,16 +11,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from deployments import repository as deployments
-from deployments.repository import Activity
+from deployments.repository import DayCounts
 from deployments.schemas import DeploymentSchema
-from infra.core.dynamo import Page
 
 DAYS = 30
 # Bottom to top: finished outcomes first, then what is still in flight.
@@ -50,52 +49,45 @@ class Chart:
         return sum(self.totals.values())
 
 
-def window_start(today: date | None = None, days: int = DAYS) -> datetime:
-    """The first moment counted: local midnight `days - 1` days before today, in UTC."""
+def window(today: date | None = None, days: int = DAYS) -> tuple[date, date]:
+    """The first and last Singapore day the chart shows."""
     today = today or timezone.localdate()
-    first = datetime.combine(
-        today - timedelta(days=days - 1), time(), timezone.get_current_timezone()
+    return today - timedelta(days=days - 1), today
+
+
+def project_chart(user_id: str, project_id: str, *, today: date | None = None) -> Chart:
+    """The tenant's project's chart, from its day counters: one Query."""
+    first, last = window(today)
+    counts = deployments.list_project_day_counts(
+        user_id, project_id, first_day=first, last_day=last
     )
-    return first.astimezone(UTC)
+    return chart_from_counts(counts, today=last)
 
 
-def recent_deployments(
-    user_id: str,
-    project_id: str,
-    *,
-    since: datetime,
-    first_page: Page[DeploymentSchema] | None = None,
-) -> Sequence[DeploymentSchema | Activity]:
-    """The tenant's project's deployments created at or after `since`.
-
-    `first_page` (the unfiltered, newest-first first page the view already read) is enough when
-    it is the last page or reaches back past `since`; otherwise the window is read in one range
-    query. Another tenant's project reads as no activity (the view has read the project first).
-    """
-    if first_page is not None and (
-        first_page.next_cursor is None
-        or (first_page.items and first_page.items[-1].created_at < since)
-    ):
-        return [d for d in first_page.items if d.created_at >= since]
-    return deployments.list_project_activity(user_id, project_id, since=since)
-
-
-def build_chart(
-    items: Sequence[DeploymentSchema | Activity], *, today: date | None = None
-) -> Chart:
-    """Count `items` per Singapore day and outcome over the DAYS days ending today."""
+def chart_from_counts(counts: Sequence[DayCounts], *, today: date | None = None) -> Chart:
+    """The chart of the DAYS days ending today, from per-day counts (days outside ignored)."""
     today = today or timezone.localdate()
     days = [today - timedelta(days=offset) for offset in range(DAYS - 1, -1, -1)]
     per_day: dict[date, Counter[str]] = {day: Counter() for day in days}
     totals: Counter[str] = Counter()
-    for item in items:
-        day = timezone.localtime(item.created_at).date()
-        if day in per_day:
-            status = str(item.status.value)
-            per_day[day][status] += 1
-            totals[status] += 1
+    for row in counts:
+        if row.day in per_day:
+            for status, count in row.counts.items():
+                if count > 0:
+                    per_day[row.day][status] += count
+                    totals[status] += count
     bars = [DayBar(day, {s: per_day[day][s] for s in OUTCOMES if per_day[day][s]}) for day in days]
     return Chart(bars=bars, totals={s: totals[s] for s in OUTCOMES if totals[s]})
+
+
+def build_chart(items: Sequence[DeploymentSchema], *, today: date | None = None) -> Chart:
+    """Count deployments per Singapore day and outcome over the DAYS days ending today."""
+    per_day: dict[date, Counter[str]] = {}
+    for item in items:
+        day = timezone.localtime(item.created_at).date()
+        per_day.setdefault(day, Counter())[str(item.status.value)] += 1
+    counts = [DayCounts(day=day, counts=dict(c)) for day, c in per_day.items()]
+    return chart_from_counts(counts, today=today)
 
 
 def _scale_top(peak: int) -> int:

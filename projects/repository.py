@@ -8,16 +8,16 @@ from infra.core import aws
 from infra.core.dynamo import (
     Page,
     decode_cursor,
-    encode_cursor,
     format_timestamp,
     from_item,
     now,
+    query_page,
     to_item,
     to_value,
 )
 from infra.core.errors import Conflict, NotFound, ValidationError, aws_errors, condition_check
 from infra.core.ids import MAX_PAGE, PROJECT_ID_PATTERN, new_id, valid_user_id
-from infra.core.resources import PROJECTS, USER_ID_INDEX
+from infra.core.resources import DERIVED_VERSION, PROJECTS, USER_ID_INDEX
 from infra.core.schemas import validate
 from projects.schemas import CreateProjectSchema, ProjectSchema, UpdateProjectSchema
 
@@ -112,10 +112,11 @@ def get_project(user_id: str, project_id: str) -> ProjectSchema:
 def list_user_projects(
     user_id: str, *, limit: int = 25, cursor: str | None = None
 ) -> Page[ProjectSchema]:
-    """The tenant's projects, newest first, through UserIdIndex (never a Scan)."""
+    """The tenant's projects, newest first, through UserIdIndex (never a Scan): one Query."""
     limit = max(1, min(limit, MAX_PAGE))
     scope = ("user_projects", user_id)
-    start = decode_cursor(cursor, scope) if cursor else None
+    if cursor:
+        decode_cursor(cursor, scope)  # a bad cursor is a 400 even for a malformed tenant id
     if not valid_user_id(user_id):
         return Page(items=[])
     kwargs: dict[str, Any] = {
@@ -123,19 +124,20 @@ def list_user_projects(
         "IndexName": USER_ID_INDEX,
         "KeyConditionExpression": "userId = :userId",
         "ExpressionAttributeValues": {":userId": to_value(user_id)},
-        "ScanIndexForward": False,
-        "Limit": limit + 1,  # one more than shown: a next link only when something follows
     }
-    if start:
-        kwargs["ExclusiveStartKey"] = to_item(start)
     with aws_errors():
-        items = aws.dynamodb().query(**kwargs).get("Items", [])
-    rows = [from_item(i) for i in items]
-    next_cursor = None
-    if len(rows) > limit:  # the extra row only proves a next page exists
-        next_cursor = encode_cursor(scope, _Keys.cursor_key(rows[limit - 1]))
+        rows, next_cursor, previous_cursor = query_page(
+            aws.dynamodb(),
+            kwargs,
+            limit=limit,
+            scope=scope,
+            cursor=cursor,
+            key_of=_Keys.cursor_key,
+        )
     return Page(
-        items=[ProjectSchema.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor
+        items=[ProjectSchema.model_validate(r) for r in rows],
+        next_cursor=next_cursor,
+        previous_cursor=previous_cursor,
     )
 
 
@@ -173,6 +175,7 @@ def create_project(user_id: str, data: CreateProjectSchema | dict[str, Any]) -> 
         created_at=moment,
         updated_at=moment,
         version=1,
+        derived_version=DERIVED_VERSION,  # no deployments yet: nothing to fill in
         **payload.model_dump(),
     )
     item = {"PK": project.project_id, "SK": METADATA, **project.to_stored()}
@@ -227,6 +230,21 @@ def update_project(
     return ProjectSchema.model_validate(from_item(response["Attributes"]))
 
 
+def mark_derived_complete(project_id: str) -> None:
+    """Maintenance (not tenant-scoped): record that the project's deployments carry every
+    derived key and counter of DERIVED_VERSION (called by the recount once it has filled them)."""
+    with condition_check() as check:
+        aws.dynamodb().update_item(
+            TableName=PROJECTS.name(),
+            Key=_Keys.item(project_id),
+            UpdateExpression="SET derivedVersion = :version",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues={":version": to_value(DERIVED_VERSION)},
+        )
+    if check.failed:
+        raise _not_found(project_id) from check.error
+
+
 def invalid_user(user_id: object) -> ValidationError:
     return ValidationError({"user_id": [f"{user_id!r} is not a valid tenant id"]})
 
@@ -252,7 +270,10 @@ def import_project(project: ProjectSchema) -> bool:
         CreateProjectSchema,
         {"name": project.name, "repo_url": project.repo_url, "branch": project.branch},
     )
-    item = {"PK": project.project_id, "SK": METADATA, **project.to_stored()}
+    # A new project has no deployments yet, so its derived data is complete from the start (its
+    # deployments come through import_deployments / create_deployment, which keep it so).
+    stored = {**project.to_stored(), "derivedVersion": DERIVED_VERSION}
+    item = {"PK": project.project_id, "SK": METADATA, **stored}
     with condition_check() as check:
         aws.dynamodb().put_item(
             TableName=PROJECTS.name(),

@@ -1,7 +1,7 @@
 """Dashboard pages: find, tenant, project and project edit (routes added by anchor_site.admin).
 
-Query parameters: `q` (find); `cursor` / `back` page a list (see projects.pagination); the tenant
-page shows two lists, so its deployments are paged by `dcursor` / `dback`; `status` filters a
+Query parameters: `q` (find); `cursor` pages a list (see projects.pagination); the tenant
+page shows two lists, so its deployments are paged by `dcursor`; `status` filters a
 project's deployments.
 """
 
@@ -14,9 +14,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from anchor_site.dashboard import dashboard_view, error_page, forbidden, render
 from deployments import repository as deployments
-from deployments.schemas import DeploymentStatus
+from deployments.schemas import DeploymentSchema, DeploymentStatus
+from infra.core.dynamo import Page
 from infra.core.errors import Conflict, NotFound, ValidationError
 from infra.core.ids import valid_user_id
+from infra.core.resources import DERIVED_VERSION
 from projects import chart
 from projects import repository as projects
 from projects.forms import ProjectEditForm
@@ -125,9 +127,7 @@ def tenant_detail(request: HttpRequest, user_id: str) -> HttpResponse:
             "projects": project_page.items,
             "projects_pager": build_pager(request, project_page),
             "deployments": [(d, names.get(d.project_id)) for d in deployment_page.items],
-            "deployments_pager": build_pager(
-                request, deployment_page, param="dcursor", back_param="dback"
-            ),
+            "deployments_pager": build_pager(request, deployment_page, param="dcursor"),
         },
     )
 
@@ -146,14 +146,15 @@ def project_detail(request: HttpRequest, user_id: str, project_id: str) -> HttpR
         raise ValidationError({"status": [f"{status!r} is not one of {', '.join(allowed)}"]})
     cursor = current_cursor(request)
     project = projects.get_project(user_id, project_id)
-    page = deployments.list_project_deployments(
-        user_id, project_id, limit=PAGE_SIZE, cursor=cursor, status=status
-    )
-    unfiltered_first_page = page if not (cursor or status) else None
-    recent = chart.recent_deployments(
-        user_id, project_id, since=chart.window_start(), first_page=unfiltered_first_page
-    )
-    day_chart = chart.build_chart(recent)
+    # A project stored before the status index and the day counters existed shows neither
+    # until `manage.py recount_deployments` has filled them in: no wrong rows, no wrong chart.
+    counted = project.derived_version >= DERIVED_VERSION
+    page: Page[DeploymentSchema] = Page(items=[])
+    if counted or not status:
+        page = deployments.list_project_deployments(
+            user_id, project_id, limit=PAGE_SIZE, cursor=cursor, status=status, project=project
+        )
+    day_chart = chart.project_chart(user_id, project_id) if counted else None
     return render(
         request,
         "admin/anchor/project_detail.html",
@@ -165,9 +166,12 @@ def project_detail(request: HttpRequest, user_id: str, project_id: str) -> HttpR
             "pager": build_pager(request, page),
             "status": status,
             "status_filters": _status_filters(request),
+            "counted": counted,
             "chart": day_chart,
-            "chart_svg": chart.render_svg(day_chart),
-            "chart_outcomes": [(s, day_chart.totals.get(s, 0)) for s in chart.OUTCOMES],
+            "chart_svg": chart.render_svg(day_chart) if day_chart else "",
+            "chart_outcomes": [(s, day_chart.totals.get(s, 0)) for s in chart.OUTCOMES]
+            if day_chart
+            else [],
             "chart_days": chart.DAYS,
             "can_edit": request.user.has_perm(EDIT_PROJECT),
         },
@@ -177,10 +181,10 @@ def project_detail(request: HttpRequest, user_id: str, project_id: str) -> HttpR
 def _status_filters(request: HttpRequest) -> list[dict[str, str | None]]:
     """ "All" and one link per status; changing the filter starts again from the first page."""
     links: list[dict[str, str | None]] = [
-        {"label": "All", "value": None, "url": without(request, "cursor", "back", "status")}
+        {"label": "All", "value": None, "url": without(request, "cursor", "status")}
     ]
     for status in DeploymentStatus:
-        url = without(request, "cursor", "back", status=status.value)
+        url = without(request, "cursor", status=status.value)
         links.append({"label": status.value, "value": status.value, "url": url})
     return links
 

@@ -71,30 +71,94 @@ def format_timestamp(moment: datetime) -> str:
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    """One page of a list: its items and an opaque signed cursor to the next page (or None)."""
+    """One page of a list: its items and opaque signed cursors to the pages around it.
+
+    `next_cursor` leads to the older rows after the last one shown, `previous_cursor` to the
+    newer rows before the first one shown; each is None where there is nothing to show.
+    """
 
     items: list[T]
     next_cursor: str | None = None
+    previous_cursor: str | None = None
 
 
-def encode_cursor(scope: tuple[str, ...], key: dict[str, str]) -> str:
-    """Sign the key of the last item shown, bound to the list (`scope`) it belongs to."""
-    return signing.dumps({"s": list(scope), "k": key}, salt=CURSOR_SALT, compress=True)
+@dataclass(frozen=True)
+class Cursor:
+    """A position in a list: the key of a row shown, and which way to read from it."""
+
+    key: dict[str, str]
+    backward: bool = False
 
 
-def decode_cursor(cursor: str, scope: tuple[str, ...]) -> dict[str, str]:
-    """The key a cursor carries, if it was made by us for exactly this list; else InvalidCursor."""
+def _salt(scope: tuple[str, ...]) -> str:
+    # The list a cursor belongs to is bound by the signature, not carried in it: the cursor stays
+    # the same size on every page, and one made for another list (or by an older release, which
+    # signed with the bare salt) fails its signature.
+    return CURSOR_SALT + ":" + "\x1f".join(scope)
+
+
+def encode_cursor(scope: tuple[str, ...], key: dict[str, str], *, backward: bool = False) -> str:
+    """Sign a row's key and a direction, bound to the list (`scope`) it belongs to."""
+    payload: dict[str, Any] = {"k": key}
+    if backward:
+        payload["b"] = 1
+    return signing.dumps(payload, salt=_salt(scope), compress=True)
+
+
+def decode_cursor(cursor: str, scope: tuple[str, ...]) -> Cursor:
+    """The position a cursor names, if made by us for exactly this list; else InvalidCursor."""
     try:
-        payload = signing.loads(cursor, salt=CURSOR_SALT, max_age=CURSOR_MAX_AGE_SECONDS)
+        payload = signing.loads(cursor, salt=_salt(scope), max_age=CURSOR_MAX_AGE_SECONDS)
     except signing.SignatureExpired as error:
         raise InvalidCursor(
             "this page link has expired; start from the first page", cause=error
         ) from error
     except (signing.BadSignature, ValueError, TypeError) as error:
-        raise InvalidCursor("the page cursor is not valid", cause=error) from error
-    if not isinstance(payload, dict) or payload.get("s") != list(scope):
-        raise InvalidCursor("the page cursor belongs to another list")
-    key = payload.get("k")
-    if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
+        raise InvalidCursor(
+            "the page cursor is not valid (or belongs to another list)", cause=error
+        ) from error
+    key = payload.get("k") if isinstance(payload, dict) else None
+    if not isinstance(key, dict) or not key or not all(isinstance(v, str) for v in key.values()):
         raise InvalidCursor("the page cursor is not valid")
-    return key
+    return Cursor(key=key, backward=bool(payload.get("b")))
+
+
+def query_page(
+    client: Any,
+    kwargs: dict[str, Any],
+    *,
+    limit: int,
+    scope: tuple[str, ...],
+    cursor: str | None,
+    key_of: Any,
+) -> tuple[list[dict[str, Any]], str | None, str | None]:
+    """One page of a newest-first Query, read as one call of `limit + 1` items.
+
+    Returns (rows, next_cursor, previous_cursor). Forwards, the extra item only proves that older
+    rows follow; backwards (a "previous" cursor) the Query runs oldest-first from the first row
+    the later page showed, and the extra item proves that newer rows precede. Cursors are built
+    from rows shown (`key_of(row)`), so neither link ever leads to an empty page. Raises the
+    botocore error for the caller's aws_errors() to translate.
+    """
+    start = decode_cursor(cursor, scope) if cursor else None
+    backward = bool(start and start.backward)
+    request = {**kwargs, "Limit": limit + 1, "ScanIndexForward": backward}
+    if start is not None:
+        request["ExclusiveStartKey"] = to_item(start.key)
+    rows = [from_item(i) for i in client.query(**request).get("Items", [])]
+    if backward and not rows:
+        # Nothing newer than the row we came from (it was the newest, or newer rows went away):
+        # the newest page is what "previous" shows.
+        return query_page(client, kwargs, limit=limit, scope=scope, cursor=None, key_of=key_of)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backward:
+        rows.reverse()
+        newer, older = more, True
+    else:
+        newer, older = start is not None, more
+    next_cursor = encode_cursor(scope, key_of(rows[-1])) if older and rows else None
+    previous_cursor = (
+        encode_cursor(scope, key_of(rows[0]), backward=True) if newer and rows else None
+    )
+    return rows, next_cursor, previous_cursor

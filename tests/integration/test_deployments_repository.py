@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -29,8 +30,8 @@ def _stored(deployment: DeploymentSchema) -> dict:
     key = {"PK": {"S": deployment.project_id}}
     items = aws.dynamodb().query(
         TableName=DEPLOYMENTS.name(),
-        KeyConditionExpression="PK = :pk",
-        ExpressionAttributeValues={":pk": key["PK"]},
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :deployment)",
+        ExpressionAttributeValues={":pk": key["PK"], ":deployment": {"S": "DEPLOYMENT#"}},
     )["Items"]
     return next(i for i in items if i["deploymentId"]["S"] == deployment.deployment_id)
 
@@ -300,27 +301,63 @@ def test_a_second_import_never_undoes_a_change_made_since(project):
     assert (latest.deployment_id, latest.status) == (made[-1].deployment_id, "canceled")
 
 
-def test_project_activity_reads_exactly_the_window_in_one_query(project):
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    made = _import(project, 40, start=start, statuses=(S.READY, S.ERROR))
+def test_day_counts_of_imported_history_are_one_query_of_the_window(project):
+    start = datetime(2026, 1, 1, 4, tzinfo=UTC)  # 12:00 in Singapore: 60 minutes stay one day
+    _import(project, 40, start=start, statuses=(S.READY, S.ERROR))
+    _import(project, 20, start=start + timedelta(days=1))
     calls = []
-    aws.dynamodb().meta.events.register("before-call.dynamodb", lambda **kw: calls.append(kw))
-    since = start + timedelta(minutes=30)
-    activity = deployments.list_project_activity("usr_a", project.project_id, since=since)
-    assert len(calls) == 1
-    assert sorted((a.created_at, a.status) for a in activity) == [
-        (d.created_at, d.status) for d in made[30:]
+    aws.dynamodb().meta.events.register(
+        "before-call.dynamodb", lambda model, **kw: calls.append(model.name)
+    )
+    counts = deployments.list_project_day_counts(
+        "usr_a", project.project_id, first_day=date(2025, 12, 25), last_day=date(2026, 1, 2)
+    )
+    assert calls == ["Query"]
+    assert [(c.day, c.counts) for c in counts] == [
+        (date(2026, 1, 1), {"ready": 20, "error": 20}),
+        (date(2026, 1, 2), {"ready": 20}),
     ]
 
 
-def test_project_activity_of_another_tenants_project_is_empty(project):
+def test_day_counts_follow_creates_and_transitions_on_the_singapore_day(project):
+    made = deployments.create_deployment("usr_a", project.project_id, PUSH)
+    deployments.update_deployment_status(made.deployment_id, "building")
+    deployments.update_deployment_status(made.deployment_id, "error", error="exit 1")
+    other = deployments.create_deployment("usr_a", project.project_id, PUSH)
+    day = made.created_at.astimezone(ZoneInfo("Asia/Singapore")).date()
+    counts = deployments.list_project_day_counts(
+        "usr_a", project.project_id, first_day=day - timedelta(days=1), last_day=day
+    )
+    assert other.created_at.astimezone(ZoneInfo("Asia/Singapore")).date() == day
+    assert [(c.day, c.counts) for c in counts] == [(day, {"error": 1, "queued": 1})]
+
+
+def test_day_counts_of_another_tenants_project_are_empty(project):
     _import(project, 3, start=datetime(2026, 1, 1, tzinfo=UTC))
-    since = datetime(2025, 1, 1, tzinfo=UTC)
-    assert deployments.list_project_activity("usr_b", project.project_id, since=since) == []
-    assert len(deployments.list_project_activity("usr_a", project.project_id, since=since)) == 3
+    window = {"first_day": date(2025, 12, 1), "last_day": date(2026, 1, 31)}
+    assert deployments.list_project_day_counts("usr_b", project.project_id, **window) == []
+    assert len(deployments.list_project_day_counts("usr_a", project.project_id, **window)) == 1
 
 
-def test_a_staff_transition_with_the_record_in_hand_costs_one_write(project):
+def test_a_status_filter_reads_the_status_index_in_one_query_whatever_the_density(project):
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    _import(project, 300, start=start, statuses=(S.READY,) * 99 + (S.ERROR,))  # 3 errors
+    calls = []
+    aws.dynamodb().meta.events.register(
+        "before-call.dynamodb", lambda model, **kw: calls.append(model.name)
+    )
+    page = deployments.list_project_deployments(
+        "usr_a", project.project_id, limit=25, status="error"
+    )
+    none = deployments.list_project_deployments(
+        "usr_a", project.project_id, limit=25, status="canceled", project=project
+    )
+    assert [d.deployment_id for d in page.items] == [f"dpl_{i:016d}" for i in (299, 199, 99)]
+    assert (page.next_cursor, none.items, none.next_cursor) == (None, [], None)
+    assert calls == ["Query", "Query"]
+
+
+def test_a_staff_transition_with_the_record_in_hand_costs_one_transaction(project):
     deployment = deployments.create_deployment("usr_a", project.project_id, PUSH)
     calls = []
     aws.dynamodb().meta.events.register(
@@ -330,7 +367,8 @@ def test_a_staff_transition_with_the_record_in_hand_costs_one_write(project):
         "usr_a", deployment.deployment_id, "canceled", known=deployment
     )
     assert canceled.status is S.CANCELED
-    assert calls == ["UpdateItem", "UpdateItem"]  # the deployment, then the project's summary
+    # The deployment with its day counter (one transaction), then the project's summary.
+    assert calls == ["TransactWriteItems", "UpdateItem"]
 
 
 def test_a_refused_transition_says_which_status_refused_it(project):

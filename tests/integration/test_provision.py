@@ -79,6 +79,13 @@ def test_tables_have_the_declared_keys_indexes_billing_tags_and_no_deletion_prot
             "ALL",
         ),
         "DeploymentIdIndex": ([{"AttributeName": "deploymentId", "KeyType": "HASH"}], "ALL"),
+        "ProjectStatusIndex": (
+            [
+                {"AttributeName": "projectId", "KeyType": "HASH"},
+                {"AttributeName": "statusKey", "KeyType": "RANGE"},
+            ],
+            "ALL",
+        ),
         "UserDeploymentsIndex": (
             [
                 {"AttributeName": "userId", "KeyType": "HASH"},
@@ -217,10 +224,11 @@ def test_half_built_stage_is_completed_adding_one_index_per_update_table_call(
         out, _ = provision("--stage", STAGE)
 
     updates = [params for op, params in calls if op == "UpdateTable"]
-    assert [len(u["GlobalSecondaryIndexUpdates"]) for u in updates] == [1, 1]
+    assert [len(u["GlobalSecondaryIndexUpdates"]) for u in updates] == [1, 1, 1]
     live = aws.dynamodb().describe_table(TableName="anchor-deploy-dev-deployments")["Table"]
     assert sorted(i["IndexName"] for i in live["GlobalSecondaryIndexes"]) == [
         "DeploymentIdIndex",
+        "ProjectStatusIndex",
         "UserDeploymentsIndex",
     ]
     assert all(i["IndexStatus"] == "ACTIVE" for i in live["GlobalSecondaryIndexes"])
@@ -447,7 +455,10 @@ def test_dry_run_shows_the_property_that_differs_and_changes_nothing(mocked_aws:
     assert "lifecycle rule expire-artifacts: missing" in out
     assert mutating(calls) == []
     live = aws.dynamodb().describe_table(TableName="anchor-deploy-dev-deployments")["Table"]
-    assert [i["IndexName"] for i in live["GlobalSecondaryIndexes"]] == ["DeploymentIdIndex"]
+    assert sorted(i["IndexName"] for i in live["GlobalSecondaryIndexes"]) == [
+        "DeploymentIdIndex",
+        "ProjectStatusIndex",
+    ]
 
 
 def test_check_exits_0_when_everything_matches(mocked_aws: None) -> None:

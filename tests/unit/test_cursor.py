@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import pytest
+from django.core import signing
 
-from infra.core.dynamo import decode_cursor, encode_cursor
+from infra.core.dynamo import Cursor, decode_cursor, encode_cursor
 from infra.core.errors import InvalidCursor
 
 SCOPE = ("project_deployments", "usr_a", "prj_0123456789abcdef", "")
 KEY = {"PK": "prj_0123456789abcdef", "SK": "DEPLOYMENT#2026-01-01T00:00:00.000Z#dpl_x"}
 
 
-def test_a_cursor_round_trips_for_its_own_list():
-    assert decode_cursor(encode_cursor(SCOPE, KEY), SCOPE) == KEY
+def test_a_cursor_round_trips_for_its_own_list_with_its_direction():
+    assert decode_cursor(encode_cursor(SCOPE, KEY), SCOPE) == Cursor(KEY, backward=False)
+    assert decode_cursor(encode_cursor(SCOPE, KEY, backward=True), SCOPE).backward
+
+
+def test_a_cursor_does_not_grow_with_the_list_it_belongs_to():
+    long_scope = ("project_deployments", "u" * 64, "prj_0123456789abcdef", "canceled")
+    assert len(encode_cursor(long_scope, KEY)) == len(encode_cursor(SCOPE, KEY))
+
+
+def test_an_old_format_cursor_that_carried_its_list_is_refused():
+    old = signing.dumps({"s": list(SCOPE), "k": KEY}, salt="anchor.cursor", compress=True)
+    with pytest.raises(InvalidCursor):
+        decode_cursor(old, SCOPE)
 
 
 def test_a_cursor_does_not_show_the_key_in_clear_text():

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from deployments.schemas import DeploymentSchema
 from deployments.schemas import DeploymentStatus as S
-from projects.chart import DAYS, build_chart, render_svg, window_start
+from projects.chart import DAYS, build_chart, render_svg, window
 
 TODAY = date(2025, 3, 10)
 
@@ -24,8 +24,8 @@ def deployment(created: datetime, status: S = S.READY) -> DeploymentSchema:
     )
 
 
-def test_the_window_starts_at_singapore_midnight_29_days_before_today() -> None:
-    assert window_start(TODAY) == datetime(2025, 2, 8, 16, 0, tzinfo=UTC)  # 9 Feb 00:00 SGT
+def test_the_window_is_the_thirty_singapore_days_ending_today() -> None:
+    assert window(TODAY) == (date(2025, 2, 9), TODAY)
 
 
 def test_a_deployment_after_utc_evening_counts_on_the_next_singapore_day() -> None:

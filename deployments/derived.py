@@ -1,0 +1,107 @@
+"""What the deployments table derives from each deployment, kept by the same writes as the rows.
+
+- `statusKey` (`{status}#{createdAt}#{deploymentId}`): the sort key of ProjectStatusIndex, so a
+  project's deployments of one status are one Query, newest first, whatever their density;
+- per-project, per-day counter items (PK = projectId, SK = `COUNTS#{yyyy-mm-dd}`, a Singapore
+  day) holding how many of the day's deployments are in each status, and `rev`, a number every
+  change adds one to (the recount's optimistic lock). A chart of 30 days is one Query of at most
+  31 small items.
+
+Counter items carry `userId` (the tenant filter of the chart's Query) but neither `createdAt`,
+`deploymentId` nor `statusKey`, so no index of the table ever holds them, and every list of
+deployments reads `begins_with(SK, "DEPLOYMENT#")`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from deployments.schemas import DeploymentStatus
+from infra.core.dynamo import to_item, to_value
+from infra.core.resources import DEPLOYMENTS
+
+SK_PREFIX = "DEPLOYMENT#"
+COUNTS_PREFIX = "COUNTS#"
+# Counters are stored data: their day boundary is Singapore's, whatever a display setting says.
+COUNTER_ZONE = ZoneInfo("Asia/Singapore")
+STATUSES = tuple(s.value for s in DeploymentStatus)
+
+
+def sort_key(created_at: str, deployment_id: str) -> str:
+    return f"{SK_PREFIX}{created_at}#{deployment_id}"
+
+
+def status_key(status: str, created_at: str, deployment_id: str) -> str:
+    """The ProjectStatusIndex sort key: status first, then the base table's order."""
+    return f"{status}#{created_at}#{deployment_id}"
+
+
+def status_key_of(item: dict[str, Any]) -> str:
+    return status_key(item["status"], item["createdAt"], item["deploymentId"])
+
+
+def counter_day(created_at: datetime | str) -> date:
+    """The Singapore day a deployment is counted on (that of its createdAt)."""
+    if isinstance(created_at, str):
+        created_at = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    return created_at.astimezone(COUNTER_ZONE).date()
+
+
+def counter_sort_key(day: date) -> str:
+    return f"{COUNTS_PREFIX}{day.isoformat()}"
+
+
+def counter_update(
+    project_id: str,
+    user_id: str,
+    day: date,
+    changes: dict[str, int],
+) -> dict[str, Any]:
+    """An UpdateItem (for TransactWriteItems or on its own) adding `changes` ({status: delta})
+    to the day's counter item, creating it when missing."""
+    names = {"#day": "day"}
+    values: dict[str, Any] = {
+        ":one": to_value(1),
+        ":userId": to_value(user_id),
+        ":day": to_value(day.isoformat()),
+    }
+    adds = ["rev :one"]
+    for position, (status, delta) in enumerate(sorted(changes.items())):
+        if delta:
+            names[f"#s{position}"] = status
+            values[f":d{position}"] = to_value(delta)
+            adds.append(f"#s{position} :d{position}")
+    return {
+        "TableName": DEPLOYMENTS.name(),
+        "Key": to_item({"PK": project_id, "SK": counter_sort_key(day)}),
+        "UpdateExpression": "ADD " + ", ".join(adds) + " SET userId = :userId, #day = :day",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+
+
+def day_counts(rows: Iterable[dict[str, Any]]) -> dict[date, Counter[str]]:
+    """{day: Counter(status → n)} of stored deployment items (createdAt and status read)."""
+    found: dict[date, Counter[str]] = {}
+    for row in rows:
+        found.setdefault(counter_day(row["createdAt"]), Counter())[row["status"]] += 1
+    return found
+
+
+def counts_of(item: dict[str, Any]) -> Counter[str]:
+    """The status counts a stored counter item holds (zeros left out)."""
+    return Counter({s: int(item[s]) for s in STATUSES if int(item.get(s, 0) or 0)})
+
+
+def with_derived_keys(item: dict[str, Any]) -> dict[str, Any]:
+    """A stored deployment item (camelCase) completed with its table key and statusKey."""
+    return {
+        "PK": item["projectId"],
+        "SK": sort_key(item["createdAt"], item["deploymentId"]),
+        **item,
+        "statusKey": status_key_of(item),
+    }

@@ -1,0 +1,215 @@
+"""Offline maintenance of the deployments table: recounting a project's derived data from its rows.
+
+The one place (with the command that calls it) allowed to read a whole partition: it fills in
+what items written before the status index and the day counters lack — each item's statusKey
+and the per-day counter items — and then marks the project complete (`derivedVersion`), so its
+filtered pages and chart turn on. Idempotent (a second run changes nothing) and safe beside live
+writes: each counter item is replaced only if its `rev` is still the one read before the rows
+(every live change adds one to it); otherwise the project is counted again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from deployments import derived
+from infra.core import aws
+from infra.core.dynamo import from_item, to_item, to_value
+from infra.core.errors import Unavailable, aws_errors, condition_check
+from infra.core.resources import DEPLOYMENTS as TABLE
+from infra.core.resources import PROJECT_STATUS_INDEX, PROJECTS
+from projects import repository as projects_repository
+
+ATTEMPTS = 5  # a project whose counters kept changing under the recount is given up after this
+
+
+@dataclass
+class Recount:
+    """What recounting one project found and changed."""
+
+    project_id: str
+    deployments: int = 0
+    status_keys_set: int = 0
+    days_corrected: list[str] = field(default_factory=list)
+    attempts: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.status_keys_set or self.days_corrected)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "projectId": self.project_id,
+            "deployments": self.deployments,
+            "statusKeysSet": self.status_keys_set,
+            "daysCorrected": self.days_corrected,
+            "attempts": self.attempts,
+        }
+
+
+@dataclass(frozen=True)
+class ProjectRef:
+    project_id: str
+    user_id: str
+    derived_version: int
+
+
+def stage_projects() -> Iterator[ProjectRef]:
+    """MAINTENANCE, CROSS-TENANT: every project of the stage (a Scan of the projects table,
+    three attributes projected), for the recount command only."""
+    paginator = aws.dynamodb().get_paginator("scan")
+    with aws_errors():
+        for page in paginator.paginate(
+            TableName=PROJECTS.name(),
+            ProjectionExpression="PK, userId, derivedVersion",
+        ):
+            for item in page.get("Items", []):
+                row = from_item(item)
+                yield ProjectRef(row["PK"], row["userId"], int(row.get("derivedVersion", 0)))
+
+
+def project_ref(project_id: str) -> ProjectRef:
+    """MAINTENANCE: the project's owner and derived version (NotFound if there is none)."""
+    user_id = projects_repository.resolve_project_tenant(project_id)
+    project = projects_repository.get_project(user_id, project_id)
+    return ProjectRef(project_id, user_id, project.derived_version)
+
+
+def recount_project(project: ProjectRef) -> Recount:
+    """Fill in the project's statusKeys and counters from its rows, then mark it complete."""
+    result = Recount(project.project_id)
+    for attempt in range(1, ATTEMPTS + 1):
+        result.attempts = attempt
+        revs = _counter_revs(project.project_id)
+        rows = list(_rows(project.project_id))
+        result.deployments = len(rows)
+        result.status_keys_set += _set_status_keys(rows)
+        counted = derived.day_counts(rows)
+        days = set(counted) | set(revs)
+        clean = True
+        for day in sorted(days):
+            stored_rev, stored_counts = revs.get(day, (None, Counter()))
+            want = counted.get(day, Counter())
+            if _nonzero(want) == _nonzero(stored_counts):
+                continue
+            if _replace_counter(project, day, want, stored_rev):
+                result.days_corrected.append(day.isoformat())
+            else:
+                clean = False  # a live write moved this day meanwhile: count again
+                break
+        if clean:
+            projects_repository.mark_derived_complete(project.project_id)
+            return result
+    raise Unavailable(
+        f"project {project.project_id}: its counters kept changing during the recount; "
+        "run it again when writes are quieter"
+    )
+
+
+def _rows(project_id: str) -> Iterator[dict[str, Any]]:
+    paginator = aws.dynamodb().get_paginator("query")
+    with aws_errors():
+        for page in paginator.paginate(
+            TableName=TABLE.name(),
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues={
+                ":pk": to_value(project_id),
+                ":prefix": to_value(derived.SK_PREFIX),
+            },
+            ProjectionExpression="PK, SK, deploymentId, createdAt, #status, statusKey",
+            ExpressionAttributeNames={"#status": "status"},
+            ConsistentRead=True,
+        ):
+            for item in page.get("Items", []):
+                yield from_item(item)
+
+
+def _counter_revs(project_id: str) -> dict[date, tuple[int, Counter[str]]]:
+    found: dict[date, tuple[int, Counter[str]]] = {}
+    paginator = aws.dynamodb().get_paginator("query")
+    with aws_errors():
+        for page in paginator.paginate(
+            TableName=TABLE.name(),
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues={
+                ":pk": to_value(project_id),
+                ":prefix": to_value(derived.COUNTS_PREFIX),
+            },
+            ConsistentRead=True,
+        ):
+            for item in page.get("Items", []):
+                row = from_item(item)
+                day = date.fromisoformat(row["SK"].removeprefix(derived.COUNTS_PREFIX))
+                found[day] = (int(row.get("rev", 0)), derived.counts_of(row))
+    return found
+
+
+def _set_status_keys(rows: list[dict[str, Any]]) -> int:
+    """Give every row its statusKey (conditional on the status it was computed from)."""
+    changed = 0
+    for row in rows:
+        want = derived.status_key_of(row)
+        if row.get("statusKey") == want:
+            continue
+        with condition_check() as check:
+            aws.dynamodb().update_item(
+                TableName=TABLE.name(),
+                Key=to_item({"PK": row["PK"], "SK": row["SK"]}),
+                UpdateExpression="SET statusKey = :key",
+                ConditionExpression="#status = :status",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":key": to_value(want),
+                    ":status": to_value(row["status"]),
+                },
+            )
+        # A failed condition means a live transition moved the row, and it wrote the key itself.
+        changed += not check.failed
+        row["statusKey"] = want
+    return changed
+
+
+def _replace_counter(
+    project: ProjectRef, day: date, counts: Counter[str], stored_rev: int | None
+) -> bool:
+    """Put the day's counter as `counts`, only if nothing changed it since `stored_rev` was read."""
+    item: dict[str, Any] = {
+        "PK": project.project_id,
+        "SK": derived.counter_sort_key(day),
+        "userId": project.user_id,
+        "day": day.isoformat(),
+        "rev": (stored_rev or 0) + 1,
+        **{status: counts.get(status, 0) for status in derived.STATUSES},
+    }
+    if stored_rev is None:
+        condition, values = "attribute_not_exists(PK)", {}
+    else:
+        condition, values = "rev = :rev", {":rev": to_value(stored_rev)}
+    with condition_check() as check:
+        kwargs: dict[str, Any] = {
+            "TableName": TABLE.name(),
+            "Item": to_item(item),
+            "ConditionExpression": condition,
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        aws.dynamodb().put_item(**kwargs)
+    return not check.failed
+
+
+def status_index_ready() -> bool:
+    """Whether the stage's ProjectStatusIndex exists and is ACTIVE (one DescribeTable)."""
+    with aws_errors():
+        table = aws.dynamodb().describe_table(TableName=TABLE.name())["Table"]
+    return any(
+        index["IndexName"] == PROJECT_STATUS_INDEX and index.get("IndexStatus") == "ACTIVE"
+        for index in table.get("GlobalSecondaryIndexes", [])
+    )
+
+
+def _nonzero(counts: Counter[str]) -> dict[str, int]:
+    return {status: n for status, n in counts.items() if n}
