@@ -134,6 +134,7 @@ def test_provision_check_repair_and_teardown_on_dynamodb_local(local_aws: None) 
     live = dynamodb.describe_table(TableName=deployments)["Table"]
     assert {i["IndexName"]: i["IndexStatus"] for i in live["GlobalSecondaryIndexes"]} == {
         "DeploymentIdIndex": "ACTIVE",
+        "ProjectStatusIndex": "ACTIVE",
         "UserDeploymentsIndex": "ACTIVE",
     }
     out, _ = run("provision", "--stage", STAGE, "--check")

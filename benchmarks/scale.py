@@ -1,0 +1,418 @@
+"""Every dashboard page's cost at 1,000 and 100,000 deployments, measured side by side.
+
+Runs on AWS's own DynamoDB Local (in memory, started here on a free loopback port, stopped at the
+end), with S3 on moto in-process. Pages are requested through Django's test client as a
+logged-in Support user; DynamoDB calls and items read (ScannedCount, or 1 per item fetched) are
+counted with botocore hooks. Timings are medians of interleaved repetitions after a warm-up.
+
+    .venv/bin/python -m benchmarks.scale            # sizes 1,000 and 100,000 (`make bench`)
+    .venv/bin/python -m benchmarks.scale --quick    # 1,000 and 10,000; exits 1 past a target
+    .venv/bin/python -m benchmarks.scale --size 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from benchmarks import setup_django
+
+setup_django()
+
+from django.test.utils import setup_test_environment  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+PAGE = 25
+
+
+@dataclass
+class Meter:
+    """DynamoDB calls, items read and boto3 clients created, counted through botocore hooks."""
+
+    calls: int = 0
+    items: int = 0
+    clients: int = 0
+    per_call: list[str] = field(default_factory=list)
+
+    def reset(self) -> None:
+        self.calls = self.items = 0
+        self.per_call = []
+
+    def before(self, model: Any, **_: Any) -> None:
+        self.calls += 1
+        self.per_call.append(model.name)
+
+    def after(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        if "ScannedCount" in parsed:
+            self.items += int(parsed["ScannedCount"])
+        elif "Item" in parsed:
+            self.items += 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 and 10,000; gate the counts")
+    parser.add_argument("--size", type=int, help="the large size (default 100,000)")
+    parser.add_argument("--repeat", type=int, default=20, help="timed rounds (default 20)")
+    args = parser.parse_args()
+    large = args.size or (10_000 if args.quick else 100_000)
+    sizes = (1_000, large)
+
+    from infra.local import localaws
+
+    service = localaws.start_dynamodb_local()
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = service.endpoint
+    try:
+        with mock_aws():
+            return run(sizes, args.repeat, quick=args.quick)
+    finally:
+        service.stop()
+
+
+def run(sizes: tuple[int, int], repeat: int, *, quick: bool) -> int:
+    from django.contrib.auth.models import Group, User
+    from django.core.management import call_command
+    from django.test import Client
+    from django.test.utils import setup_databases
+    from django.urls import reverse
+
+    from deployments import repository as deployments
+    from deployments.schemas import DeploymentSchema, DeploymentStatus
+    from infra.core import aws
+    from infra.core.dynamo import to_item
+    from infra.core.resources import BUCKETS, DEPLOYMENTS, PROJECT_STATUS_INDEX, TABLES
+    from projects import repository as projects
+
+    setup_test_environment()
+    setup_databases(verbosity=0, interactive=False)
+    aws.reset_clients()
+    meter = Meter()
+    original_client = aws._session().client
+
+    def counting_client(*a: Any, **kw: Any) -> Any:
+        meter.clients += 1
+        return original_client(*a, **kw)
+
+    aws._session().client = counting_client  # type: ignore[method-assign]
+    dynamodb = aws.dynamodb()
+    dynamodb.meta.events.register("before-call.dynamodb", meter.before)
+    dynamodb.meta.events.register("after-call.dynamodb", meter.after)
+    for table in TABLES:
+        dynamodb.create_table(**table.create_kwargs(tags=False))
+    s3 = aws.s3()
+    for bucket in BUCKETS:
+        s3.create_bucket(
+            Bucket=bucket.name(), CreateBucketConfiguration={"LocationConstraint": "ap-southeast-1"}
+        )
+    call_command("migrate", verbosity=0)
+    user = User.objects.create_user("bench", is_staff=True)
+    user.groups.add(Group.objects.get(name="Support"))
+    client = Client()
+    client.force_login(user)
+
+    # --- data: per size, one tenant with one project of `size` deployments ------------------
+    S = DeploymentStatus
+    fixtures: dict[int, dict[str, Any]] = {}
+    for size in sizes:
+        user_id = f"bench-{size}"
+        project = projects.create_project(
+            user_id, {"name": f"site-{size}", "repo_url": f"https://github.com/bench/s{size}"}
+        )
+        end = datetime.now(UTC) - timedelta(minutes=5)
+        step = timedelta(days=120) / size
+        queued = {size - 1 - k * (size // 3) for k in range(3)}  # 3 queued, spread out
+
+        def status_of(i: int, queued: set[int] = queued) -> DeploymentStatus:
+            if i in queued:
+                return S.QUEUED
+            return S.ERROR if i % 20 == 0 else S.READY  # 5 % errors, no canceled at all
+
+        batch = [
+            DeploymentSchema(
+                deployment_id=f"dpl_{size:07d}{i:09d}",
+                project_id=project.project_id,
+                user_id=user_id,
+                commit_sha=f"{i:040x}",
+                message=f"commit {i}",
+                branch="main",
+                status=status_of(i),
+                created_at=end - step * (size - i),
+                updated_at=end - step * (size - i),
+            )
+            for i in range(size)
+        ]
+        began = time.perf_counter()
+        deployments.import_deployments(user_id, project.project_id, batch)
+        print(f"loaded {size:,} deployments in {time.perf_counter() - began:.1f} s", flush=True)
+        url = reverse("admin:projects_project_detail", args=[user_id, project.project_id])
+        deep = url
+        clicks = min(40, size // PAGE - 1)  # 1,000 deployments have 40 pages: 39 clicks
+        for _ in range(clicks):  # "Older" clicks
+            response = client.get(deep)
+            assert response.status_code == 200, (deep, response.status_code, response.content[:300])
+            html = response.content.decode()
+            marker = 'rel="next"'
+            start = html.rindex('href="', 0, html.index(marker)) + 6
+            deep = html[start : html.index('"', start)].replace("&amp;", "&")
+        fixtures[size] = {
+            "user_id": user_id,
+            "project": project,
+            "url": url,
+            "deep": deep,
+            "page2": None,
+            "one": batch[-1].deployment_id,
+            "clicks": clicks,
+        }
+        html = client.get(url).content.decode()
+        start = html.rindex('href="', 0, html.index('rel="next"')) + 6
+        fixtures[size]["page2"] = html[start : html.index('"', start)].replace("&amp;", "&")
+
+    def pages(size: int) -> dict[str, str]:
+        f = fixtures[size]
+        return {
+            "tenant": reverse("admin:tenant_detail", args=[f["user_id"]]),
+            "project p1": f["url"],
+            "project after 39-40 Older": f["deep"],
+            "project status=canceled (0)": f["url"] + "?status=canceled",
+            "project status=queued (3)": f["url"] + "?status=queued",
+            "project status=error (5 %)": f["url"] + "?status=error",
+            "deployment": reverse(
+                "admin:deployments_deployment_detail", args=[f["user_id"], f["one"]]
+            ),
+            "find dpl_": reverse("admin:find") + "?q=" + f["one"],
+        }
+
+    # warm up every page once, then interleave sizes and pages round by round
+    for size in sizes:
+        for path in pages(size).values():
+            client.get(path)
+    results: dict[tuple[int, str], dict[str, Any]] = {}
+    clients_before = meter.clients
+    for _ in range(repeat):
+        for name in pages(sizes[0]):
+            for size in sizes:
+                path = pages(size)[name]
+                meter.reset()
+                began = time.perf_counter()
+                response = client.get(path)
+                elapsed = (time.perf_counter() - began) * 1000
+                assert response.status_code in (200, 302), (path, response.status_code)
+                row = results.setdefault(
+                    (size, name), {"ms": [], "calls": meter.calls, "items": meter.items}
+                )
+                row["ms"].append(elapsed)
+                row["calls"], row["items"] = meter.calls, meter.items
+    clients_per_request = meter.clients - clients_before
+
+    # --- the table ----------------------------------------------------------------------------
+    failures: list[str] = []
+    small, big = sizes
+    print(f"\nDynamoDB Local; medians of {repeat} interleaved rounds after a warm-up\n")
+    print(
+        f"{'page':<30} {'calls':>11} {'items read':>13} {'ms ' + format(small, ','):>11} "
+        f"{'ms ' + format(big, ','):>12} {'ratio':>6}  target"
+    )
+    limits = {"tenant": 2, "deployment": 1, "find dpl_": 1}
+    for name in pages(small):
+        a, b = results[(small, name)], results[(big, name)]
+        ratio = statistics.median(b["ms"]) / statistics.median(a["ms"])
+        want_calls = limits.get(name, 3)
+        ok = a["calls"] == b["calls"] == want_calls and b["items"] <= 2 * (PAGE + 1) + 31
+        if not ok:
+            failures.append(f"{name}: {a['calls']}/{b['calls']} calls, {b['items']} items")
+        print(
+            f"{name:<30} {a['calls']:>5} / {b['calls']:<5} {a['items']:>5} / {b['items']:<6}"
+            f" {statistics.median(a['ms']):>10.1f} {statistics.median(b['ms']):>12.1f}"
+            f" {ratio:>6.2f}  calls = {want_calls} at both sizes, items ≤ page+1 per list"
+            f" + 31 {'ok' if ok else 'MISSED'}"
+        )
+    deep_len, page2_len = len(fixtures[big]["deep"]), len(fixtures[big]["page2"])
+    url_ok = deep_len <= page2_len + 4 and deep_len < 600
+    if not url_ok:
+        failures.append(f"URL after 40 Older: {deep_len} characters")
+    print(
+        f"\nURL of the page after {fixtures[big]['clicks']} Older: {deep_len} characters "
+        f"(page 2: {page2_len}); "
+        f"target < 600 and no longer than page 2's {'ok' if url_ok else 'MISSED'}"
+    )
+    print(f"boto3 clients created during the timed requests: {clients_per_request} (target 0)")
+    if clients_per_request:
+        failures.append(f"{clients_per_request} clients created per request")
+
+    # --- repository vs bare boto3 -------------------------------------------------------------
+    f = fixtures[big]
+    user_id, project_id = f["user_id"], f["project"].project_id
+    table = DEPLOYMENTS.name()
+    bare: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
+        "get_project": (
+            lambda: projects.get_project(user_id, project_id),
+            lambda: dynamodb.query(
+                TableName=TABLES[0].name(),
+                KeyConditionExpression="PK = :pk AND SK = :sk",
+                FilterExpression="userId = :u",
+                ExpressionAttributeValues={
+                    ":pk": {"S": project_id},
+                    ":sk": {"S": "METADATA"},
+                    ":u": {"S": user_id},
+                },
+                ConsistentRead=True,
+            ),
+        ),
+        "list_user_projects 25": (
+            lambda: projects.list_user_projects(user_id),
+            lambda: dynamodb.query(
+                TableName=TABLES[0].name(),
+                IndexName="UserIdIndex",
+                KeyConditionExpression="userId = :u",
+                ExpressionAttributeValues={":u": {"S": user_id}},
+                ScanIndexForward=False,
+                Limit=PAGE + 1,
+            ),
+        ),
+        "list_project_deployments 25": (
+            lambda: deployments.list_project_deployments(user_id, project_id),
+            lambda: dynamodb.query(
+                TableName=table,
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :p)",
+                FilterExpression="userId = :u",
+                ExpressionAttributeValues={
+                    ":pk": {"S": project_id},
+                    ":p": {"S": "DEPLOYMENT#"},
+                    ":u": {"S": user_id},
+                },
+                ScanIndexForward=False,
+                Limit=PAGE + 1,
+            ),
+        ),
+        "filtered list 25 (error)": (
+            lambda: deployments.list_project_deployments(user_id, project_id, status="error"),
+            lambda: dynamodb.query(
+                TableName=table,
+                IndexName=PROJECT_STATUS_INDEX,
+                KeyConditionExpression="projectId = :pk AND begins_with(statusKey, :p)",
+                FilterExpression="userId = :u",
+                ExpressionAttributeValues={
+                    ":pk": {"S": project_id},
+                    ":p": {"S": "error#"},
+                    ":u": {"S": user_id},
+                },
+                ScanIndexForward=False,
+                Limit=PAGE + 1,
+            ),
+        ),
+    }
+    print(f"\nrepository vs the bare boto3 call, {big:,}-deployment project (target ≤ 1.10x)")
+    for name, (ours, theirs) in bare.items():
+        ours(), theirs()
+        mine, raw = [], []
+        for _ in range(max(repeat, 20) * 3):
+            began = time.perf_counter()
+            ours()
+            mine.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            theirs()
+            raw.append(time.perf_counter() - began)
+        ratio = statistics.median(mine) / statistics.median(raw)
+        print(
+            f"  {name:<30} {statistics.median(mine) * 1000:7.2f} ms vs "
+            f"{statistics.median(raw) * 1000:7.2f} ms  {ratio:5.2f}x"
+        )
+
+    # --- writes: import vs bare BatchWriteItem, a transition vs a bare conditional update -----
+    count = 2_000 if quick else 5_000
+    rounds = []
+    for round_ in range(3):
+        target = projects.create_project(
+            "bench-writes", {"name": f"writes-{round_}", "repo_url": "https://github.com/bench/w"}
+        )
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        batch = [
+            DeploymentSchema(
+                deployment_id=f"dpl_w{round_}{i:014d}",
+                project_id=target.project_id,
+                user_id="bench-writes",
+                commit_sha=f"{i:040x}",
+                branch="main",
+                status=S.READY,
+                created_at=start + timedelta(minutes=i),
+                updated_at=start + timedelta(minutes=i),
+            )
+            for i in range(count)
+        ]
+        began = time.perf_counter()
+        deployments.import_deployments("bench-writes", target.project_id, batch)
+        ours_s = time.perf_counter() - began
+        began = time.perf_counter()  # a bare caller serializes the same records too
+        raw_items = [
+            to_item(
+                {
+                    "PK": f"prj_raw{round_:013d}",
+                    "SK": f"DEPLOYMENT#{d.to_stored()['createdAt']}#{d.deployment_id}",
+                    **d.to_stored(),
+                }
+            )
+            for d in batch
+        ]
+        for position in range(0, len(raw_items), 25):
+            pending = {
+                table: [{"PutRequest": {"Item": i}} for i in raw_items[position : position + 25]]
+            }
+            while pending:
+                pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems")
+        raw_s = time.perf_counter() - began
+        rounds.append((count / ours_s, count / raw_s))
+    ours_rate = statistics.median(r[0] for r in rounds)
+    raw_rate = statistics.median(r[1] for r in rounds)
+    print(
+        f"\nimport_deployments {ours_rate:,.0f} items/s vs bare BatchWriteItem {raw_rate:,.0f} "
+        f"items/s: {ours_rate / raw_rate:.2f}x (target ≥ 0.9x; median of 3 rounds of {count:,})"
+    )
+
+    moving = [
+        deployments.create_deployment(user_id, project_id, {"commit_sha": "abcdef1"})
+        for _ in range(repeat * 2)
+    ]
+    timings = []
+    for deployment in moving:
+        began = time.perf_counter()
+        deployments.transition_deployment(
+            user_id, deployment.deployment_id, "canceled", known=deployment
+        )
+        timings.append(time.perf_counter() - began)
+    raw_key = to_item({"PK": "prj_rawtransition0", "SK": "DEPLOYMENT#x"})
+    bare_timings = []
+    for position in range(repeat * 2):
+        dynamodb.put_item(TableName=table, Item={**raw_key, "status": {"S": "queued"}})
+        began = time.perf_counter()
+        dynamodb.update_item(
+            TableName=table,
+            Key=raw_key,
+            UpdateExpression="SET #s = :to",
+            ConditionExpression="#s = :from",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":to": {"S": "canceled"}, ":from": {"S": "queued"}},
+        )
+        bare_timings.append(time.perf_counter() - began)
+        del position
+    print(
+        f"a transition with its counter (+ summary refresh) {statistics.median(timings) * 1000:.2f}"
+        f" ms vs the bare conditional UpdateItem {statistics.median(bare_timings) * 1000:.2f} ms:"
+        f" {statistics.median(timings) / statistics.median(bare_timings):.2f}x (the price of exact"
+        " counters; shown)"
+    )
+    if failures:
+        print("\nMISSED: " + "; ".join(failures))
+        return 1 if quick else 0
+    print("\nevery call-count, items-read, URL and client target met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
