@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
+
 from benchmarks import setup_django
 
 setup_django()
@@ -212,7 +214,8 @@ def run(sizes: tuple[int, int], repeat: int, *, quick: bool) -> int:
     clients_per_request = meter.clients - clients_before
 
     # --- the table ----------------------------------------------------------------------------
-    failures: list[str] = []
+    failures: list[str] = []  # exact counts: a miss fails --quick
+    soft: list[str] = []  # timings: printed, never a failure (the machine is shared)
     small, big = sizes
     print(f"\nDynamoDB Local; medians of {repeat} interleaved rounds after a warm-up\n")
     print(
@@ -308,27 +311,136 @@ def run(sizes: tuple[int, int], repeat: int, *, quick: bool) -> int:
             ),
         ),
     }
-    print(f"\nrepository vs the bare boto3 call, {big:,}-deployment project (target ≤ 1.10x)")
+    from benchmarks.pynamodb_models import build
+
+    project_model, deployment_model = build(
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"], "ap-southeast-1", TABLES[0].name(), table
+    )
+    pynamo: dict[str, Callable[[], Any]] = {
+        "get_project": lambda: list(
+            project_model.query(
+                project_id,
+                project_model.SK == "METADATA",
+                filter_condition=project_model.userId == user_id,
+                consistent_read=True,
+            )
+        ),
+        "list_user_projects 25": lambda: list(
+            project_model.user_index.query(user_id, scan_index_forward=False, limit=PAGE + 1)
+        ),
+        "list_project_deployments 25": lambda: list(
+            deployment_model.query(
+                project_id,
+                deployment_model.SK.startswith("DEPLOYMENT#"),
+                filter_condition=deployment_model.userId == user_id,
+                scan_index_forward=False,
+                limit=PAGE + 1,
+            )
+        ),
+        "filtered list 25 (error)": lambda: list(
+            deployment_model.status_index.query(
+                project_id,
+                deployment_model.statusKey.startswith("error#"),
+                filter_condition=deployment_model.userId == user_id,
+                scan_index_forward=False,
+                limit=PAGE + 1,
+            )
+        ),
+    }
+    print(
+        f"\nrepository vs the bare boto3 call, {big:,}-deployment project (target ≤ 1.10x), "
+        "PynamoDB doing the same read for comparison"
+    )
+    print(
+        f"  {'read':<30} {'repository':>10} {'bare boto3':>11} {'ratio':>6} {'PynamoDB':>9}"
+        f" {'ratio':>6}"
+    )
     for name, (ours, theirs) in bare.items():
-        ours(), theirs()
-        mine, raw = [], []
+        other = pynamo[name]
+        ours(), theirs(), other()
+        mine, raw, third = [], [], []
         for _ in range(max(repeat, 20) * 3):
-            began = time.perf_counter()
-            ours()
-            mine.append(time.perf_counter() - began)
-            began = time.perf_counter()
-            theirs()
-            raw.append(time.perf_counter() - began)
+            for call, timings in ((ours, mine), (theirs, raw), (other, third)):
+                began = time.perf_counter()
+                call()
+                timings.append(time.perf_counter() - began)
         ratio = statistics.median(mine) / statistics.median(raw)
+        ok = ratio <= 1.10
         print(
-            f"  {name:<30} {statistics.median(mine) * 1000:7.2f} ms vs "
-            f"{statistics.median(raw) * 1000:7.2f} ms  {ratio:5.2f}x"
+            f"  {name:<30} {statistics.median(mine) * 1000:7.2f} ms"
+            f" {statistics.median(raw) * 1000:8.2f} ms"
+            f" {ratio:5.2f}x {statistics.median(third) * 1000:6.2f} ms"
+            f" {statistics.median(third) / statistics.median(raw):5.2f}x {'ok' if ok else 'MISSED'}"
         )
+        if not ok:
+            soft.append(f"{name}: {ratio:.2f}x bare")
+
+    # --- the project page vs Django's stock changelist of 25 ORM rows ------------------------
+    from benchmarks.changelist.models import BenchDeployment
+
+    small_project = projects.create_project(
+        "bench-25", {"name": "site-25", "repo_url": "https://github.com/bench/s25"}
+    )
+    end = datetime.now(UTC) - timedelta(minutes=5)
+    rows25 = [
+        DeploymentSchema(
+            deployment_id=f"dpl_25{i:014d}",
+            project_id=small_project.project_id,
+            user_id="bench-25",
+            commit_sha=f"{i:040x}",
+            message=f"commit {i}",
+            branch="main",
+            status=S.READY,
+            created_at=end - timedelta(hours=i),
+            updated_at=end - timedelta(hours=i),
+            started_at=end - timedelta(hours=i) + timedelta(seconds=5),
+            ended_at=end - timedelta(hours=i) + timedelta(seconds=95),
+        )
+        for i in range(PAGE)
+    ]
+    deployments.import_deployments("bench-25", small_project.project_id, rows25)
+    BenchDeployment.objects.bulk_create(
+        BenchDeployment(
+            deployment_id=d.deployment_id,
+            commit_sha=d.commit_sha,
+            message=d.message or "",
+            branch=d.branch,
+            status=d.status.value,
+            created_at=d.created_at,
+            started_at=d.started_at,
+            ended_at=d.ended_at,
+        )
+        for d in rows25
+    )
+    admin_user = User.objects.create_superuser("bench-admin", email=None)
+    admin_client = Client()
+    admin_client.force_login(admin_user)
+    project_page = reverse(
+        "admin:projects_project_detail", args=["bench-25", small_project.project_id]
+    )
+    changelist = reverse("admin:changelist_benchdeployment_changelist")
+    for path in (project_page, changelist):
+        assert admin_client.get(path).status_code == 200, path
+    ours_ms, stock_ms = [], []
+    for _ in range(max(repeat, 20) * 2):
+        for path, timings in ((project_page, ours_ms), (changelist, stock_ms)):
+            began = time.perf_counter()
+            admin_client.get(path)
+            timings.append((time.perf_counter() - began) * 1000)
+    page_ratio = statistics.median(ours_ms) / statistics.median(stock_ms)
+    page_ok = page_ratio <= 1.0
+    print(
+        f"\nproject page of 25 deployments {statistics.median(ours_ms):.1f} ms vs Django's stock "
+        f"changelist of the same 25 rows (ORM, SQLite) {statistics.median(stock_ms):.1f} ms: "
+        f"{page_ratio:.2f}x (target ≤ 1.0x) {'ok' if page_ok else 'MISSED'}"
+    )
+    if not page_ok:
+        soft.append(f"project page {page_ratio:.2f}x the stock changelist")
 
     # --- writes: import vs bare BatchWriteItem, a transition vs a bare conditional update -----
     count = 2_000 if quick else 5_000
     rounds = []
-    for round_ in range(3):
+    for round_ in range(6):  # round 0 warms DynamoDB Local's write path up, not counted
         target = projects.create_project(
             "bench-writes", {"name": f"writes-{round_}", "repo_url": "https://github.com/bench/w"}
         )
@@ -367,13 +479,17 @@ def run(sizes: tuple[int, int], repeat: int, *, quick: bool) -> int:
             while pending:
                 pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems")
         raw_s = time.perf_counter() - began
-        rounds.append((count / ours_s, count / raw_s))
+        if round_:
+            rounds.append((count / ours_s, count / raw_s))
     ours_rate = statistics.median(r[0] for r in rounds)
     raw_rate = statistics.median(r[1] for r in rounds)
     print(
         f"\nimport_deployments {ours_rate:,.0f} items/s vs bare BatchWriteItem {raw_rate:,.0f} "
-        f"items/s: {ours_rate / raw_rate:.2f}x (target ≥ 0.9x; median of 3 rounds of {count:,})"
+        f"items/s: {ours_rate / raw_rate:.2f}x (target ≥ 0.9x; median of 5 interleaved rounds "
+        f"of {count:,}) {'ok' if ours_rate / raw_rate >= 0.9 else 'MISSED'}"
     )
+    if ours_rate / raw_rate < 0.9:
+        soft.append(f"import {ours_rate / raw_rate:.2f}x bare")
 
     moving = [
         deployments.create_deployment(user_id, project_id, {"commit_sha": "abcdef1"})
@@ -407,6 +523,8 @@ def run(sizes: tuple[int, int], repeat: int, *, quick: bool) -> int:
         f" {statistics.median(timings) / statistics.median(bare_timings):.2f}x (the price of exact"
         " counters; shown)"
     )
+    if soft:
+        print("\ntiming targets missed in this run (printed only): " + "; ".join(soft))
     if failures:
         print("\nMISSED: " + "; ".join(failures))
         return 1 if quick else 0

@@ -60,7 +60,6 @@ from infra.core.transactions import (
     transact,
 )
 from projects import repository as projects_repository
-from projects.schemas import ProjectSchema
 
 __all__ = [
     "DayCounts",
@@ -187,7 +186,7 @@ def list_project_deployments(
     limit: int = 25,
     cursor: str | None = None,
     status: DeploymentStatus | str | None = None,
-    project: ProjectSchema | None = None,
+    owner_checked: bool = False,
 ) -> Page[DeploymentSchema]:
     """The tenant's project's deployments, newest first, optionally of one status: one Query.
 
@@ -195,12 +194,12 @@ def list_project_deployments(
     (`statusKey` begins with the status), so a page costs one call of `limit + 1` items however
     rare the status is. Rows are filtered on `userId` inside DynamoDB. A project of another
     tenant raises NotFound: when a first page comes back empty the project is read to tell "no
-    deployments" from "not yours", unless `project` (the tenant's project as get_project
-    returned it) already shows it.
+    deployments" from "not yours" — unless `owner_checked`, for a caller that reads the project
+    with get_project itself (and so gets that NotFound) in the same request.
     """
     limit = max(1, min(limit, MAX_PAGE))
     wanted = _parse_status(status) if status else None
-    scope = ("project_deployments", user_id, project_id, wanted.value if wanted else "")
+    scope = _project_scope(user_id, project_id, wanted)
     if cursor:
         decode_cursor(cursor, scope)  # a bad cursor is a 400 whatever the ids
     if not valid_user_id(user_id) or not PROJECT_ID_PATTERN.match(str(project_id)):
@@ -223,9 +222,23 @@ def list_project_deployments(
         rows, next_cursor, previous_cursor = query_page(
             aws.dynamodb(), kwargs, limit=limit, scope=scope, cursor=cursor, key_of=key_of
         )
-    if not rows and cursor is None and (project is None or project.user_id != user_id):
+    if not rows and cursor is None and not owner_checked:
         projects_repository.get_project(user_id, project_id)  # NotFound unless the tenant owns it
     return _page(rows, next_cursor, previous_cursor)
+
+
+def check_cursor(
+    user_id: str, project_id: str, cursor: str, *, status: DeploymentStatus | str | None = None
+) -> None:
+    """Raise InvalidCursor unless `cursor` was made for this list (no AWS call)."""
+    decode_cursor(cursor, _project_scope(user_id, project_id, status))
+
+
+def _project_scope(
+    user_id: str, project_id: str, status: DeploymentStatus | str | None
+) -> tuple[str, ...]:
+    wanted = _parse_status(status) if status else None
+    return ("project_deployments", user_id, project_id, wanted.value if wanted else "")
 
 
 def list_user_deployments(

@@ -12,7 +12,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from anchor_site.dashboard import dashboard_view, error_page, forbidden, render
+from anchor_site.dashboard import (
+    concurrently,
+    dashboard_view,
+    deployment_rows,
+    error_page,
+    forbidden,
+    render,
+)
 from deployments import repository as deployments
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core.dynamo import Page
@@ -108,8 +115,11 @@ def tenant_detail(request: HttpRequest, user_id: str) -> HttpResponse:
     if not valid_user_id(user_id):
         raise NotFound(f"tenant {user_id} not found")
     cursor, dcursor = current_cursor(request, "cursor"), current_cursor(request, "dcursor")
-    project_page = projects.list_user_projects(user_id, limit=PAGE_SIZE, cursor=cursor)
-    deployment_page = deployments.list_user_deployments(user_id, limit=PAGE_SIZE, cursor=dcursor)
+    projects_read, deployments_read = concurrently(
+        lambda: projects.list_user_projects(user_id, limit=PAGE_SIZE, cursor=cursor),
+        lambda: deployments.list_user_deployments(user_id, limit=PAGE_SIZE, cursor=dcursor),
+    )
+    project_page, deployment_page = projects_read.result(), deployments_read.result()
     if not project_page.items and not deployment_page.items and not (cursor or dcursor):
         return error_page(
             request,
@@ -126,7 +136,7 @@ def tenant_detail(request: HttpRequest, user_id: str) -> HttpResponse:
             "user_id": user_id,
             "projects": project_page.items,
             "projects_pager": build_pager(request, project_page),
-            "deployments": [(d, names.get(d.project_id)) for d in deployment_page.items],
+            "deployments": deployment_rows(user_id, deployment_page.items, names),
             "deployments_pager": build_pager(request, deployment_page, param="dcursor"),
         },
     )
@@ -145,16 +155,23 @@ def project_detail(request: HttpRequest, user_id: str, project_id: str) -> HttpR
         # Checked before any read: a bad filter costs no DynamoDB call.
         raise ValidationError({"status": [f"{status!r} is not one of {', '.join(allowed)}"]})
     cursor = current_cursor(request)
-    project = projects.get_project(user_id, project_id)
+    if cursor:  # a bad cursor is a 400 before any read
+        deployments.check_cursor(user_id, project_id, cursor, status=status)
+    # The project, the page and the chart are read side by side (one round trip); the project
+    # is taken first, so another tenant's project is the same 404 whatever the others found.
+    project_read, page_read, chart_read = concurrently(
+        lambda: projects.get_project(user_id, project_id),
+        lambda: deployments.list_project_deployments(
+            user_id, project_id, limit=PAGE_SIZE, cursor=cursor, status=status, owner_checked=True
+        ),
+        lambda: chart.project_chart(user_id, project_id),
+    )
+    project = project_read.result()
     # A project stored before the status index and the day counters existed shows neither
     # until `manage.py recount_deployments` has filled them in: no wrong rows, no wrong chart.
     counted = project.derived_version >= DERIVED_VERSION
-    page: Page[DeploymentSchema] = Page(items=[])
-    if counted or not status:
-        page = deployments.list_project_deployments(
-            user_id, project_id, limit=PAGE_SIZE, cursor=cursor, status=status, project=project
-        )
-    day_chart = chart.project_chart(user_id, project_id) if counted else None
+    page: Page[DeploymentSchema] = page_read.result() if counted or not status else Page([])
+    day_chart = chart_read.result() if counted else None
     return render(
         request,
         "admin/anchor/project_detail.html",
@@ -162,7 +179,7 @@ def project_detail(request: HttpRequest, user_id: str, project_id: str) -> HttpR
             "title": project.name,
             "user_id": user_id,
             "project": project,
-            "deployment_rows": [(d, None) for d in page.items],
+            "deployment_rows": deployment_rows(user_id, page.items),
             "pager": build_pager(request, page),
             "status": status,
             "status_filters": _status_filters(request),

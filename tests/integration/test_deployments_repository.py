@@ -350,7 +350,7 @@ def test_a_status_filter_reads_the_status_index_in_one_query_whatever_the_densit
         "usr_a", project.project_id, limit=25, status="error"
     )
     none = deployments.list_project_deployments(
-        "usr_a", project.project_id, limit=25, status="canceled", project=project
+        "usr_a", project.project_id, limit=25, status="canceled", owner_checked=True
     )
     assert [d.deployment_id for d in page.items] == [f"dpl_{i:016d}" for i in (299, 199, 99)]
     assert (page.next_cursor, none.items, none.next_cursor) == (None, [], None)

@@ -52,3 +52,32 @@ def test_a_cursor_from_another_list_is_refused(other):
 def test_a_tampered_cursor_is_refused(mangle):
     with pytest.raises(InvalidCursor):
         decode_cursor(mangle(encode_cursor(SCOPE, KEY)), SCOPE)
+
+
+def test_items_read_back_as_plain_python_with_whole_numbers_as_int():
+    from infra.core.dynamo import from_item, to_item
+
+    stored = {
+        "s": "text",
+        "n": 3,
+        "f": 1.5,
+        "big": 10**20,
+        "e": {"N": "1E+2"},
+        "b": True,
+        "m": {"x": [1, "y", None]},
+        "ss": {"SS": ["a", "b"]},
+    }
+    item = to_item({k: v for k, v in stored.items() if k not in {"e", "ss"}})
+    item["e"], item["ss"], item["z"] = stored["e"], stored["ss"], {"NULL": True}
+    read = from_item(item)
+    assert sorted(read.pop("ss")) == ["a", "b"]  # a set comes back as a list
+    assert read == {
+        "s": "text",
+        "n": 3,
+        "f": 1.5,
+        "big": 10**20,
+        "e": 100,
+        "b": True,
+        "m": {"x": [1, "y", None]},
+        "z": None,
+    }

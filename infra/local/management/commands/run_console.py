@@ -82,6 +82,9 @@ class Command(BaseCommand):
                 env = child_environment(stack)
                 self.manage(env, "migrate", "--noinput", "--verbosity", "0", label="migrate")
                 self.manage(env, "provision", "--stage", STAGE)
+                # Data kept from an earlier release lacks the status index keys and day counters:
+                # fill them in (projects already complete are skipped, so this is quick).
+                self.manage(env, "recount_deployments", label="recount_deployments")
                 if options["no_seed"]:
                     self.note("demo data not loaded (--no-seed)")
                 else:
