@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 
 from infra.core import aws
 from infra.core.resources import BUCKETS, TABLES
-from tests.integration.test_provision import failing, provision, recorded_calls
+from tests.provisioning import failing, provision, recorded_calls
 
 STAGE = "dev"
 
