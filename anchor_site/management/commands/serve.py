@@ -3,6 +3,7 @@ console's WSGI application, bound to HOST:PORT, with workers and timeouts from s
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -10,6 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 from gunicorn.app.base import BaseApplication
+
+logger = logging.getLogger("anchor.serve")
 
 
 def gunicorn_options() -> dict[str, Any]:
@@ -92,9 +95,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["no_collectstatic"]:
             call_command("collectstatic", interactive=False, verbosity=0)
+        # Through the log (JSON lines with LOG_FORMAT=json), like everything the server says.
         if settings.DEBUG:
-            self.stderr.write(self.style.WARNING("DEBUG is on: never serve production like this."))
-        self.stdout.write(f"Serving the console on http://{settings.HOST}:{settings.PORT}/")
-        self.stdout.flush()
+            logger.warning("DEBUG is on: never serve production like this")
+        logger.info("serving the console on %s:%s", settings.HOST, settings.PORT)
         connections.close_all()  # nothing opened here may be shared by the forked workers
         ConsoleServer(gunicorn_options()).run()
