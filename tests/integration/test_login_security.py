@@ -4,6 +4,7 @@ and the security log. Django-side only (no AWS), so it runs again on PostgreSQL.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from datetime import timedelta
 
@@ -191,3 +192,10 @@ def test_plain_http_is_redirected_to_https_except_the_health_checks(settings):
     assert response["Location"] == "https://testserver/admin/login/"
     assert client.get("/admin/login/", HTTP_X_FORWARDED_PROTO="https").status_code == 200
     assert client.get("/healthz").status_code == 200
+
+
+def test_runs_on_the_database_that_database_url_names():
+    # tests/integration/test_on_postgresql.py runs this module again with PostgreSQL.
+    from django.db import connection
+
+    assert connection.vendor == os.environ.get("EXPECT_DATABASE_VENDOR", "sqlite")
