@@ -219,6 +219,11 @@ SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 # request), and at most SESSION_MAX_HOURS after the login whatever the activity.
 SESSION_IDLE_MINUTES = _positive("SESSION_IDLE_MINUTES", 30)
 SESSION_MAX_HOURS = _positive("SESSION_MAX_HOURS", 12)
+if SESSION_IDLE_MINUTES > 30 or SESSION_MAX_HOURS > 12:
+    # The staff-session policy (ASVS 3.3): shorter is allowed, longer is not.
+    raise ImproperlyConfigured(
+        "SESSION_IDLE_MINUTES may be at most 30 and SESSION_MAX_HOURS at most 12."
+    )
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
 

@@ -69,6 +69,8 @@ def test_a_missing_secret_key_is_one_line_saying_what_to_set(command):
         ("DATABASE_URL", "postgres://u:s3cret@db:54x2/console", "port is not a number"),
         ("DATABASE_URL", "postgres://u:s3cret@db.internal", "postgres://USER:PASSWORD@HOST"),
         ("SESSION_IDLE_MINUTES", "0", "SESSION_IDLE_MINUTES=0 must be a positive"),
+        ("SESSION_MAX_HOURS", "24", "SESSION_MAX_HOURS at most 12"),
+        ("READINESS_TIMEOUT_SECONDS", "5", "READINESS_TIMEOUT_SECONDS above 0, at most 2"),
     ],
 )
 def test_a_malformed_variable_stops_startup_with_one_clear_line(variable, value, says):
