@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import environ
@@ -17,9 +18,9 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
-def _setting(name: str, kind: str, default: object) -> object:
-    """One environment variable read as `kind` (int, bool, str); a malformed value is one clear
-    ImproperlyConfigured line naming the variable, never a ValueError traceback."""
+def _setting(name: str, kind: str, default: Any) -> Any:
+    """One environment variable read as `kind` (int, float, bool, str); a malformed value is one
+    clear ImproperlyConfigured line naming the variable, never a ValueError traceback."""
     try:
         return getattr(env, kind)(name, default=default)
     except (ValueError, TypeError):
@@ -123,7 +124,7 @@ TEMPLATES = [
 WSGI_APPLICATION = "anchor_site.wsgi.application"
 
 
-def _database(url: str) -> dict:
+def _database(url: str) -> dict[str, Any]:
     """DATABASE_URL as Django's DATABASES entry: SQLite or PostgreSQL (psycopg 3), anything else
     one clear line. The URL is never echoed back: it may hold a password."""
     parts = urlsplit(url)
