@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run shell test lint format bench clean
+.PHONY: setup run serve shell test lint format bench clean
 
 setup: $(STAMP)
 
@@ -18,6 +18,11 @@ $(STAMP): requirements.txt
 # data, a staff account, the dashboard on 127.0.0.1:8000. Ctrl-C stops everything it started.
 run: setup
 	DEBUG=true $(BIN)/python manage.py run_console
+
+# The production server: collectstatic, then gunicorn on $HOST:$PORT (127.0.0.1:8000), DEBUG
+# off, static files from WhiteNoise. Needs SECRET_KEY and the environment README's Deploying names.
+serve: setup
+	DEBUG=false $(BIN)/python manage.py serve
 
 # The support shell (`manage.py shell`, repository imported) on the local AWS of a running
 # `make run` (start that first, in another terminal).

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -14,7 +17,26 @@ env = environ.Env()
 # A .env file is optional; real environment variables always win over it.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=False)
+
+def _setting(name: str, kind: str, default: Any) -> Any:
+    """One environment variable read as `kind` (int, float, bool, str); a malformed value is one
+    clear ImproperlyConfigured line naming the variable, never a ValueError traceback."""
+    try:
+        return getattr(env, kind)(name, default=default)
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(
+            f"{name}={env.str(name)!r} is not a valid {kind}; fix it or unset it."
+        ) from None
+
+
+def _positive(name: str, default: int) -> int:
+    value = _setting(name, "int", default)
+    if value <= 0:
+        raise ImproperlyConfigured(f"{name}={value} must be a positive whole number.")
+    return value
+
+
+DEBUG = _setting("DEBUG", "bool", False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
@@ -27,7 +49,7 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
-# --- anchor-deploy data plane (DynamoDB + S3) -------------------------------------------------
+# --- anchor-deploy data plane (DynamoDB + S3) -----------------------------------------------------
 STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 
 ANCHOR_STAGE = env.str("ANCHOR_STAGE", default="dev")
@@ -42,9 +64,9 @@ ANCHOR_BUCKET_SUFFIX = env.str("ANCHOR_BUCKET_SUFFIX", default="")
 # read by boto3 itself from its standard variables; nothing here overrides them.
 
 # Presigned links to logs and artifacts live this long (seconds).
-ANCHOR_PRESIGN_SECONDS = env.int("ANCHOR_PRESIGN_SECONDS", default=300)
+ANCHOR_PRESIGN_SECONDS = _positive("ANCHOR_PRESIGN_SECONDS", 300)
 
-# --- Django ---------------------------------------------------------------------------------
+# --- Django ---------------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "anchor_site.apps.AnchorAdminConfig",
     "django.contrib.auth",
@@ -52,6 +74,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
+    "axes",
+    "anchor_site.apps.ConsoleConfig",
     "projects",
     "deployments",
     "staff",
@@ -60,13 +85,23 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every response (static files and health checks included) is logged and carries
+    # the security headers: HSTS, nosniff, Referrer-Policy, COOP, X-Frame-Options and the CSP.
+    # (XFrameOptions and CSP only touch responses: ahead of SecurityMiddleware, they also reach
+    # its redirects to HTTPS.)
+    "anchor_site.middleware.RequestLogMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "anchor_site.middleware.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "anchor_site.urls"
@@ -88,7 +123,47 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "anchor_site.wsgi.application"
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+
+def _database(url: str) -> dict[str, Any]:
+    """DATABASE_URL as Django's DATABASES entry: SQLite or PostgreSQL (psycopg 3), anything else
+    one clear line. The URL is never echoed back: it may hold a password."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        if not parts.path.strip("/") and parts.path != "/:memory:":
+            raise ImproperlyConfigured("DATABASE_URL: a sqlite:/// URL needs a file path.")
+    elif parts.scheme in {"postgres", "postgresql", "pgsql"}:
+        try:
+            parts.port  # noqa: B018 (raises ValueError on a port that is not a number)
+        except ValueError:
+            raise ImproperlyConfigured(
+                "DATABASE_URL: the PostgreSQL port is not a number."
+            ) from None
+        if not parts.hostname or not parts.path.strip("/"):
+            raise ImproperlyConfigured(
+                "DATABASE_URL: use postgres://USER:PASSWORD@HOST:PORT/DATABASE."
+            )
+    else:
+        raise ImproperlyConfigured(
+            "DATABASE_URL must start with sqlite:/// or postgres:// "
+            f"(got a URL of scheme {parts.scheme or 'none'!r})."
+        )
+    config = env.db_url_config(url)
+    if parts.scheme != "sqlite":
+        # Keep PostgreSQL connections open across requests, checked before reuse.
+        config["CONN_MAX_AGE"] = _setting("DATABASE_CONN_MAX_AGE", "int", 60)
+        config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+DATABASES = {
+    "default": _database(env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
+}
+
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out username and address before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -103,15 +178,130 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "anchor_site" / "static"]
-STATIC_ROOT = BASE_DIR / ".local" / "static"
+# `manage.py collectstatic` (run by `make serve`) gathers the files here; WhiteNoise serves them
+# with hashed names, compressed, and cached for a year. Git-ignored.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / ".local" / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LOGIN_URL = "admin:login"
 
+# --- HTTPS and headers (`manage.py check --deploy --fail-level WARNING` passes with DEBUG off) ----
+# The console sits behind a TLS-terminating proxy or load balancer that sets X-Forwarded-Proto
+# (and appends the client to X-Forwarded-For). TRUST_PROXY_HEADERS=false where nothing does.
+TRUST_PROXY_HEADERS = _setting("TRUST_PROXY_HEADERS", "bool", True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_PROXY_HEADERS else None
+SECURE_SSL_REDIRECT = _setting("SECURE_SSL_REDIRECT", "bool", not DEBUG)
+# A load balancer probes the instance over plain HTTP: the health checks answer it directly.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = _setting("SECURE_HSTS_SECONDS", "int", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _setting("SECURE_HSTS_INCLUDE_SUBDOMAINS", "bool", True)
+SECURE_HSTS_PRELOAD = _setting("SECURE_HSTS_PRELOAD", "bool", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Origins a browser may post forms from besides the console's own (e.g. https://console.example).
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Cookies: Secure, HttpOnly and SameSite=Lax; with HTTPS the `__Host-` prefix also pins them to
+# this host and path / (a browser refuses that prefix on a cookie that is not Secure).
+SECURE_COOKIES = _setting("SECURE_COOKIES", "bool", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
+SESSION_COOKIE_NAME = "__Host-sessionid" if SECURE_COOKIES else "sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if SECURE_COOKIES else "csrftoken"
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+
+# Staff sessions: idle for at most SESSION_IDLE_MINUTES (the cookie's age, renewed on every
+# request), and at most SESSION_MAX_HOURS after the login whatever the activity.
+SESSION_IDLE_MINUTES = _positive("SESSION_IDLE_MINUTES", 30)
+SESSION_MAX_HOURS = _positive("SESSION_MAX_HOURS", 12)
+if SESSION_IDLE_MINUTES > 30 or SESSION_MAX_HOURS > 12:
+    # The staff-session policy (ASVS 3.3): shorter is allowed, longer is not.
+    raise ImproperlyConfigured(
+        "SESSION_IDLE_MINUTES may be at most 30 and SESSION_MAX_HOURS at most 12."
+    )
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+
+# Content-Security-Policy (django-csp 4): nothing inline, nothing from another origin. Images
+# include data: URIs, which the admin's stylesheets use for a few icons.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
+
+# --- Login throttling (django-axes) ---------------------------------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair gets
+# HTTP 429 and an admin-styled page for AXES_COOLOFF_MINUTES; a successful login resets the count.
+AXES_FAILURE_LIMIT = _positive("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_MINUTES = _positive("AXES_COOLOFF_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "anchor_site.security.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# The client's address: behind the proxy, the right-most X-Forwarded-For entry (the one the proxy
+# itself appended; anything to its left came from the client and could be forged).
+AXES_CLIENT_IP_CALLABLE = "anchor_site.security.client_ip"
+
+# --- Production server (`make serve`: gunicorn) ---------------------------------------------------
+HOST = env.str("HOST", default="127.0.0.1")
+PORT = _setting("PORT", "int", 8000)
+if not 0 < PORT < 65536:
+    raise ImproperlyConfigured(f"PORT={PORT} is not a TCP port (1-65535).")
+# Defaults for a 2-core box: gunicorn's (2 x cores) + 1 workers, two threads each.
+GUNICORN_WORKERS = _positive("GUNICORN_WORKERS", 5)
+GUNICORN_THREADS = _positive("GUNICORN_THREADS", 2)
+GUNICORN_TIMEOUT = _positive("GUNICORN_TIMEOUT", 30)
+GUNICORN_GRACEFUL_TIMEOUT = _positive("GUNICORN_GRACEFUL_TIMEOUT", 30)
+GUNICORN_KEEPALIVE = _positive("GUNICORN_KEEPALIVE", 5)
+
+# --- Health checks --------------------------------------------------------------------------------
+# /readyz answers from a result at most this old, so a busy load balancer costs AWS little.
+READINESS_CACHE_SECONDS = _setting("READINESS_CACHE_SECONDS", "float", 10.0)
+READINESS_TIMEOUT_SECONDS = _setting("READINESS_TIMEOUT_SECONDS", "float", 2.0)
+if not 0 <= READINESS_CACHE_SECONDS <= 10 or not 0 < READINESS_TIMEOUT_SECONDS <= 2:
+    raise ImproperlyConfigured(
+        "READINESS_CACHE_SECONDS must be 0-10 and READINESS_TIMEOUT_SECONDS above 0, at most 2."
+    )
+
+# --- Logging --------------------------------------------------------------------------------------
+# LOG_FORMAT=json: one JSON object per line (for a log platform); plain: readable lines.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not known: use plain or json.")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r} is not a logging level.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"anchor": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "anchor_site.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "loggers": {
+        "anchor": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # Failed logins and lockouts (django-axes logs them too) at WARNING.
+        "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # Django's own 4xx/5xx lines are left to the request log, except server errors.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
 }

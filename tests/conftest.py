@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from django.conf import settings
 from moto import mock_aws
 
 from infra.core import aws
@@ -18,6 +19,13 @@ from infra.local.localaws import LocalService
 # The engines the repository suite runs on. "ddblocal" is AWS's own DynamoDB Local engine over
 # HTTP (S3 stays on moto in-process, which lets requests to other endpoints through).
 ENGINES = ["moto", pytest.param("ddblocal", marks=pytest.mark.contract)]
+
+# In-process tests render pages without running collectstatic first: plain static file names
+# instead of the manifest's hashed ones (the browser test serves collected files, as production).
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 
 def build_stage(stage: str | None = None) -> None:

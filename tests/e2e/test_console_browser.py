@@ -1,12 +1,18 @@
-"""The console end to end in real Chromium: moto server, runserver, and a staff member's day.
+"""The console end to end in real Chromium: moto server, the production server, and a staff
+member's day.
 
 Everything runs for real on loopback: moto's server for DynamoDB and S3, the stage provisioned
-from infra.core.resources, a SQLite file for Django, `manage.py runserver`, and Debian's chromium
-driven by Playwright. Screenshots of every page go to test-artifacts/screenshots/ (git-ignored).
+from infra.core.resources, a SQLite file for Django, `manage.py serve` (what `make serve` runs:
+collectstatic, gunicorn, WhiteNoise, DEBUG off, JSON logs) and Debian's chromium driven by
+Playwright. The browser plays the TLS-terminating proxy's part by sending X-Forwarded-Proto, so
+the production settings (HTTPS redirect, Secure `__Host-` cookies, HSTS, CSP) all apply; every
+Content-Security-Policy violation the browser reports is counted, and there must be none.
+Screenshots of every page go to test-artifacts/screenshots/ (git-ignored).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -48,6 +54,14 @@ TENANT = "acme-corp"
 USERNAME, PASSWORD = "olivia-ops", "e2e-only-password-9f3b2c"
 HISTORY = 30  # finished deployments, so the project's list has two pages of 25
 S = DeploymentStatus
+# What the TLS-terminating proxy in front of the console adds to every request.
+PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
+# Reports every CSP violation of every page to the test (the binding survives navigations).
+CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportCspViolation(`${event.violatedDirective} ${event.blockedURI} ${event.sourceFile}`);
+});
+"""
 
 
 def _cannot_run(reason: str) -> None:
@@ -62,6 +76,7 @@ class Stage:
     """What the test put in the data plane, and where the console serves it."""
 
     base_url: str
+    log: Path  # the server's output
     project_id: str
     queued: DeploymentSchema
     logged: DeploymentSchema  # on the project's second page, with a build log and artifacts
@@ -137,14 +152,14 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"runserver exited:\n{log.read_text()}")
+            raise AssertionError(f"the server exited:\n{log.read_text()}")
         try:
             with opener.open(url, timeout=2) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError):
             time.sleep(0.2)
-    raise AssertionError(f"runserver did not answer {url} within 60s:\n{log.read_text()}")
+    raise AssertionError(f"the server did not answer {url} within 60s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")
@@ -154,12 +169,22 @@ def stage(
     if not CHROMIUM.exists():
         _cannot_run(f"{CHROMIUM} is missing (install Debian's chromium package)")
     folder = tmp_path_factory.mktemp("console")
+    port = localaws.free_port()
+    base_url = f"http://127.0.0.1:{port}"
     env = {
-        **os.environ,
+        # The test run's own relaxations (SECURE_SSL_REDIRECT=false) do not reach the server.
+        **{k: v for k, v in os.environ.items() if k != "SECURE_SSL_REDIRECT"},
         "AWS_ENDPOINT_URL": moto_server.endpoint,
         "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "STATIC_ROOT": str(folder / "static"),
+        "GUNICORN_WORKERS": "2",
+        "LOG_FORMAT": "json",
+        # The browser's Origin is http://…, the proxy's forwarded scheme https: trust that pair.
+        "CSRF_TRUSTED_ORIGINS": base_url,
         "PYTHONUNBUFFERED": "1",
     }
     with pytest.MonkeyPatch.context() as patch:
@@ -183,20 +208,18 @@ def stage(
         ],
         {**env, "DJANGO_SETTINGS_MODULE": "anchor_site.settings"},
     )
-    port = localaws.free_port()
-    log = folder / "runserver.log"
+    log = folder / "server.log"
     with log.open("wb") as output:
         server = subprocess.Popen(
-            [python, "manage.py", "runserver", "--noreload", "--insecure", f"127.0.0.1:{port}"],
+            [python, "manage.py", "serve"],
             cwd=PROJECT_DIR,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(f"{base_url}/admin/login/", server, log)
-        yield Stage(base_url=base_url, project_id=project_id, queued=queued, logged=logged)
+        _wait_for(f"{base_url}/healthz", server, log)  # plain HTTP: the health checks allow it
+        yield Stage(base_url=base_url, log=log, project_id=project_id, queued=queued, logged=logged)
     finally:
         server.terminate()
         try:
@@ -207,7 +230,21 @@ def stage(
 
 
 @pytest.fixture
-def page(stage: Stage) -> Iterator[object]:
+def csp_violations() -> list[str]:
+    """Every Content-Security-Policy violation the browser reported, on any page."""
+    return []
+
+
+def _watch_csp(context, violations: list[str]) -> None:
+    def report(text: str) -> None:
+        violations.append(text)
+
+    context.expose_function("reportCspViolation", report)
+    context.add_init_script(CSP_WATCH)
+
+
+@pytest.fixture
+def page(stage: Stage, csp_violations: list[str]) -> Iterator[object]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -215,15 +252,34 @@ def page(stage: Stage) -> Iterator[object]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            yield context.new_page()
+            context = browser.new_context(
+                viewport={"width": 1280, "height": 900}, extra_http_headers=PROXY_HEADERS
+            )
+            _watch_csp(context, csp_violations)
+            page = context.new_page()
+            # The browser's own console is the second witness: it logs every refusal too.
+            page.on(
+                "console",
+                lambda message: (
+                    csp_violations.append(message.text)
+                    if "Content Security Policy" in message.text
+                    else None
+                ),
+            )
+            yield page
             context.close()
         finally:
             browser.close()
 
 
+def _assert_styled(page) -> None:
+    """The admin's stylesheets loaded: its header is dark blue-green, not unstyled white."""
+    header = page.evaluate("getComputedStyle(document.querySelector('#header')).backgroundColor")
+    assert header not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)"), header
+
+
 def test_a_staff_member_finds_a_tenant_reads_a_log_and_cancels_a_queued_deployment(
-    stage: Stage, page, capsys: pytest.CaptureFixture[str]
+    stage: Stage, page, csp_violations: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     from playwright.sync_api import expect
 
@@ -240,11 +296,15 @@ def test_a_staff_member_finds_a_tenant_reads_a_log_and_cancels_a_queued_deployme
     # Log in through the admin's own login page.
     page.goto(f"{stage.base_url}/admin/")
     expect(page.locator("#id_username")).to_be_visible()
+    _assert_styled(page)
     shot("login")
     page.fill("#id_username", USERNAME)
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     expect(page.locator("#anchor-find-q").first).to_be_visible()
+    _assert_styled(page)
+    cookies = {cookie["name"]: cookie for cookie in page.context.cookies()}
+    assert cookies["__Host-sessionid"]["secure"] and cookies["__Host-sessionid"]["httpOnly"]
     shot("dashboard-index")
 
     # Find the tenant by its userId.
@@ -312,12 +372,27 @@ def test_a_staff_member_finds_a_tenant_reads_a_log_and_cancels_a_queued_deployme
     expect(page.locator("#recent-actions-module")).to_contain_text(stage.queued.deployment_id)
     shot("index-recent-actions")
 
+    # The other pages staff open, under the same policy: the project form, the audit trail with
+    # its filters and date drill-down (the admin's own scripts), a failed search.
+    page.goto(f"{stage.base_url}/admin/tenants/{TENANT}/projects/{stage.project_id}/edit/")
+    expect(page.locator("form input[name=name]")).to_be_visible()
+    shot("project-edit")
+    page.goto(f"{stage.base_url}/admin/admin/logentry/")
+    expect(page.locator("#changelist")).to_contain_text(stage.queued.deployment_id)
+    _assert_styled(page)
+    shot("audit-trail")
+    page.goto(f"{stage.base_url}/admin/find/?q=dpl_doesnotexist00000")
+    expect(page.locator("h1")).to_be_visible()
+    shot("find-nothing")
+
     # The same deployment page on a phone in dark mode, through the same session.
     phone = page.context.browser.new_context(
         viewport={"width": 390, "height": 844},
         color_scheme="dark",
         storage_state=page.context.storage_state(),
+        extra_http_headers=PROXY_HEADERS,
     )
+    _watch_csp(phone, csp_violations)
     try:
         small = phone.new_page()
         small.goto(f"{stage.base_url}/admin/tenants/{TENANT}/deployments/{logged_id}/")
@@ -327,7 +402,43 @@ def test_a_staff_member_finds_a_tenant_reads_a_log_and_cancels_a_queued_deployme
         shot("deployment-phone-dark", on=small)
     finally:
         phone.close()
+
+    # Not one script, style, image or font the policy refused, on any page.
+    assert csp_violations == []
+    _assert_served_like_production(stage, page)
     with capsys.disabled():
         print(f"\nscreenshots in {SCREENSHOTS}:")
         for path in shots:
             print(f"  {path.name}")
+
+
+def _assert_served_like_production(stage: Stage, page) -> None:
+    """WhiteNoise serves hashed, compressed static files cached for a year; every line the
+    server wrote is one JSON object, and the request lines name the staff member and view."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    stylesheet = page.evaluate(
+        "[...document.querySelectorAll('link[rel=stylesheet]')].map(l => l.href)"
+        ".find(h => h.includes('/admin/css/base.'))"
+    )
+    assert re.search(r"/static/admin/css/base\.[0-9a-f]{12}\.css$", stylesheet), stylesheet
+    assert stylesheet.startswith(stage.base_url)
+    request = urllib.request.Request(  # noqa: S310 (the console's own http:// URL, checked above)
+        stylesheet, headers={**PROXY_HEADERS, "Accept-Encoding": "gzip"}
+    )
+    with opener.open(request, timeout=5) as response:
+        assert "max-age=315360000" in response.headers["Cache-Control"]
+        assert "immutable" in response.headers["Cache-Control"]
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert response.headers["X-Frame-Options"] == "DENY"
+
+    lines = [line for line in stage.log.read_text().splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]  # any plain line fails here
+    requests = [e for e in entries if e.get("logger") == "anchor.request"]
+    cancel = next(
+        e
+        for e in requests
+        if e["view"] == "admin:deployments_deployment_cancel" and e["method"] == "POST"
+    )
+    assert cancel["user"] == USERNAME and cancel["status"] == 302
+    assert cancel["dynamodb_calls"] >= 1 and cancel["request_id"] and cancel["duration_ms"] > 0
+    assert any(e.get("logger") == "gunicorn.access" for e in entries)

@@ -176,7 +176,8 @@ class Command(BaseCommand):
             username, password = credentials
             self.stdout.write(f"  Log in as {username} with password {password}")
             self.stdout.write(
-                f"  (shown this once; `manage.py changepassword {username}` sets a new one)"
+                "  (shown this once; "
+                f"`DEBUG=true .venv/bin/python manage.py changepassword {username}` sets a new one)"
             )
         self.stdout.write("  Press Ctrl-C to stop the dashboard and the local AWS services.")
 
