@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 from collections.abc import Callable
@@ -30,8 +31,11 @@ _READS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dashboard-read")
 
 def concurrently(*calls: Callable[[], Any]) -> list[Future[Any]]:
     """Start each read at once; the caller takes `.result()` in the order its errors matter
-    (the record that decides NotFound first), so an error is raised as if run in order."""
-    return [_READS.submit(call) for call in calls]
+    (the record that decides NotFound first), so an error is raised as if run in order.
+
+    Each runs in a copy of the request's context, so per-request state (the request log's
+    DynamoDB call count) sees the calls made on the request's behalf."""
+    return [_READS.submit(contextvars.copy_context().run, call) for call in calls]
 
 
 _PLACEHOLDER = "dpl_0000000000000000"

@@ -22,7 +22,15 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 ACCOUNT, SUFFIX, REGION = "ACCOUNT_ID", "SUFFIX", "ap-southeast-1"
 # The console: the web app, the support shell and the orchestrator-side repository calls.
 CONSOLE_CODE = ["projects", "deployments", "staff", "anchor_site", "infra/core"]
-PROVISIONING_CODE = ["infra/provisioning"]
+# Operator commands run with the provisioning role: provision, teardown, and the recount of the
+# derived data (its Scan of the projects table has no place in the console's role).
+MAINTENANCE_CODE = [
+    "deployments/maintenance.py",
+    "deployments/management/commands/recount_deployments.py",
+]
+# ... and the repository functions the recount calls (finding a project, marking it complete).
+MAINTENANCE_USES = ["projects/repository.py"]
+PROVISIONING_CODE = ["infra/provisioning", *MAINTENANCE_CODE, *MAINTENANCE_USES]
 
 # Operations whose IAM action is not simply service:OperationName, and the resource kind each
 # applies to ("table" for a table and, for Query, its indexes too).
@@ -71,9 +79,11 @@ def operations_called(folders: list[str]) -> set[tuple[str, str]]:
         for name, op in client.meta.method_to_api_mapping.items()
     }
     found: set[tuple[str, str]] = set()
+    excluded = set() if folders is PROVISIONING_CODE else set(MAINTENANCE_CODE)
     for folder in folders:
-        for path in sorted((PROJECT_DIR / folder).rglob("*.py")):
-            if "migrations" in path.parts:
+        root = PROJECT_DIR / folder
+        for path in [root] if root.is_file() else sorted(root.rglob("*.py")):
+            if "migrations" in path.parts or str(path.relative_to(PROJECT_DIR)) in excluded:
                 continue
             tree = ast.parse(path.read_text(), filename=str(path))
             for node in ast.walk(tree):
