@@ -10,6 +10,7 @@ from typing import Any
 
 from deployments import derived
 from deployments.schemas import (
+    FINAL_STATUSES,
     CreateDeploymentSchema,
     DeploymentSchema,
     DeploymentStatus,
@@ -337,11 +338,11 @@ def create_deployment(
     """Queue a deployment of the tenant's project.
 
     One transaction writes the deployment with its statusKey (conditional on its key being new),
-    the project's latestDeployment summary (conditional on the project existing and belonging
-    to the tenant) and one more queued deployment in the day's counter, so a deployment is never
-    created for a project the tenant does not own, and neither the summary nor the counters ever
-    disagree with the rows. A transaction cancelled by a conflict with another write (or by
-    throttling) is tried again.
+    checks that the project exists and belongs to the tenant, and adds one queued deployment to
+    the day's counter, so a deployment is never created for a project the tenant does not own
+    and the counters never disagree with the rows. A transaction cancelled by a conflict with
+    another write (or by throttling) is tried again. The project's latestDeployment summary then
+    moves forward to it (_advance_summary), never backwards.
     """
     payload = validate(CreateDeploymentSchema, data)
     if not valid_user_id(user_id) or not PROJECT_ID_PATTERN.match(str(project_id)):
@@ -369,15 +370,11 @@ def create_deployment(
                 }
             },
             {
-                "Update": {
+                "ConditionCheck": {
                     "TableName": PROJECTS.name(),
                     "Key": project_key,
-                    "UpdateExpression": "SET latestDeployment = :latest",
                     "ConditionExpression": owned,
-                    "ExpressionAttributeValues": {
-                        ":latest": to_value(_summary(deployment)),
-                        **owned_values,
-                    },
+                    "ExpressionAttributeValues": owned_values,
                 }
             },
             {"Update": derived.counter_update(project_id, user_id, day, {"queued": 1})},
@@ -389,6 +386,7 @@ def create_deployment(
         raise Conflict(
             f"deployment {deployment.deployment_id} already exists", cause=cancelled.error
         ) from cancelled.error
+    _advance_summary(deployment)
     return deployment
 
 
@@ -433,7 +431,7 @@ def import_deployments(
             if newest is None or deployment.created_at > newest.created_at:
                 newest = deployment
     if newest is not None:
-        _set_latest(user_id, project_id, newest, only_if_newer=True)
+        _advance_summary(newest)
     return written
 
 
@@ -446,61 +444,63 @@ def _add_counts(user_id: str, project_id: str, items: list[dict[str, Any]]) -> N
             )
 
 
-def _set_latest(
-    user_id: str, project_id: str, deployment: DeploymentSchema, *, only_if_newer: bool
-) -> None:
-    key, owned, values = _Keys.project(project_id, user_id)
-    values = {**values, ":latest": to_value(_summary(deployment))}
-    if only_if_newer:
-        owned += (
-            " AND (attribute_not_exists(latestDeployment)"
-            " OR latestDeployment.createdAt <= :createdAt)"
-        )
-        values[":createdAt"] = to_value(format_timestamp(deployment.created_at))
-    with condition_check():  # a newer summary already there is not an error
-        aws.dynamodb().update_item(
-            TableName=PROJECTS.name(),
-            Key=key,
-            UpdateExpression="SET latestDeployment = :latest",
-            ConditionExpression=owned,
-            ExpressionAttributeValues=values,
-        )
+_EARLIER = {  # for one deployment, the statuses its summary may move on from to this one
+    DeploymentStatus.BUILDING: ("queued",),
+    **{final: ("queued", "building") for final in FINAL_STATUSES},
+}
 
 
-def _refresh_latest_status(deployment: DeploymentSchema) -> None:
-    """Second write after a status change: the project's summary, only if it still shows this
-    deployment in a status the new one may follow.
+def _advance_summary(deployment: DeploymentSchema) -> None:
+    """Move the project's latestDeployment summary forward to `deployment`, never backwards.
 
-    So a newer deployment's summary is never overwritten by an older one's late change, and a
-    delayed write never moves the summary backwards (building after ready). Losing that condition
-    is not an error. The write is best-effort: the status change itself is already stored, so if
-    AWS fails here the summary lags until the deployment's next change, and a warning is logged
-    rather than the caller told that its (successful) transition failed.
+    One conditional write, made after every create and every status change: the summary takes
+    this deployment when it is newer than the one shown (createdAt, then deploymentId), or when
+    it is the one shown and its status is further along (queued → building → final). So however
+    writes interleave, the summary ends on the newest deployment in its latest status, and a
+    delayed write never moves it back. Losing the condition is not an error; the write is
+    best-effort (the deployment itself is stored): if AWS fails here, a warning is logged and the
+    summary catches up with the deployment's next change.
     """
     key, owned, values = _Keys.project(deployment.project_id, deployment.user_id)
-    sources = sorted(s.value for s in deployment.status.allowed_sources())
-    placeholders = [f":from{i}" for i in range(len(sources))]
-    values.update({p: to_value(v) for p, v in zip(placeholders, sources, strict=True)})
-    values[":status"] = to_value(deployment.status.value)
-    values[":deploymentId"] = to_value(deployment.deployment_id)
+    summary = _summary(deployment)
+    values = {
+        **values,
+        ":summary": to_value(summary),
+        ":createdAt": to_value(summary["createdAt"]),
+        ":deploymentId": to_value(deployment.deployment_id),
+    }
+    newer = (
+        "attribute_not_exists(latestDeployment)"
+        " OR latestDeployment.createdAt < :createdAt"
+        " OR (latestDeployment.createdAt = :createdAt"
+        " AND latestDeployment.deploymentId < :deploymentId)"
+    )
+    earlier = _EARLIER.get(deployment.status, ())
+    if earlier:
+        placeholders = [f":earlier{i}" for i in range(len(earlier))]
+        values.update({p: to_value(v) for p, v in zip(placeholders, earlier, strict=True)})
+        newer += (
+            " OR (latestDeployment.deploymentId = :deploymentId"
+            f" AND latestDeployment.#status IN ({', '.join(placeholders)}))"
+        )
+    request: dict[str, Any] = {
+        "TableName": PROJECTS.name(),
+        "Key": key,
+        "UpdateExpression": "SET latestDeployment = :summary",
+        "ConditionExpression": f"{owned} AND ({newer})",
+        "ExpressionAttributeValues": values,
+    }
+    if earlier:
+        request["ExpressionAttributeNames"] = {"#status": "status"}
     try:
-        with condition_check():
-            aws.dynamodb().update_item(
-                TableName=PROJECTS.name(),
-                Key=key,
-                UpdateExpression="SET latestDeployment.#status = :status",
-                ConditionExpression=(
-                    f"{owned} AND latestDeployment.deploymentId = :deploymentId"
-                    f" AND latestDeployment.#status IN ({', '.join(placeholders)})"
-                ),
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=values,
-            )
+        with condition_check():  # a newer summary already there is not an error
+            aws.dynamodb().update_item(**request)
     except RepositoryError as error:
         logger.warning(
-            "project %s: latestDeployment summary not updated for %s: %s",
+            "project %s: latestDeployment summary not moved to %s (%s): %s",
             deployment.project_id,
             deployment.deployment_id,
+            deployment.status.value,
             error,
         )
 
@@ -586,7 +586,7 @@ def _transition(
         )
         if cancelled is None:
             deployment = DeploymentSchema.model_validate({**current, **changes})
-            _refresh_latest_status(deployment)
+            _advance_summary(deployment)
             return deployment
         old = cancelled.old(0) or _read_consistent(current, deployment_id, missing_ok=True)
         if not old or (user_id is not None and old.get("userId") != user_id):

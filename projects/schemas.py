@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -14,17 +15,49 @@ from pydantic import (
     model_validator,
 )
 
-from infra.core.schemas import GitRef, InputModel, StoredModel, Timestamp
+from infra.core.schemas import GitRef, InputModel, StoredModel, Timestamp, refuse_deceptive
 
-ProjectName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=50)]
+ProjectName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=50),
+    AfterValidator(lambda value: refuse_deceptive(value, "name")),
+]
+
+# Host names that never name a public git host: the machine itself and private namespaces.
+_PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".intranet", ".lan", ".home.arpa")
+
+
+def _check_host(host: str, port: int | None) -> None:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        raise ValueError("repository URL must use a host name, not an IP address")
+    labels = host.split(".")
+    if (
+        host == "localhost"
+        or host.endswith(_PRIVATE_SUFFIXES)
+        or len(labels) < 2
+        or not labels[-1].isalpha()
+    ):
+        raise ValueError("repository URL needs a public git host name such as github.com")
+    if any(not label or len(label) > 63 for label in labels) or len(host) > 253:
+        raise ValueError("repository URL's host name has an empty or over-long label")
+    if port == 0:
+        raise ValueError("repository URL must not use port 0")
 
 
 def _check_repo_url(value: HttpUrl) -> str:
-    parts = urlsplit(str(value))
-    host = parts.hostname or ""
+    text = refuse_deceptive(str(value), "repository URL")
+    parts = urlsplit(text)
+    host = (parts.hostname or "").lower()
     path = [p for p in parts.path.split("/") if p]
-    if "." not in host and host != "localhost":
-        raise ValueError("repository URL needs a git host name such as github.com")
+    try:
+        port = parts.port
+    except ValueError as error:
+        raise ValueError("repository URL has an invalid port") from error
+    _check_host(host, port)
     if len(path) < 2:
         raise ValueError(
             "repository URL must name the repository, e.g. https://github.com/owner/repo"

@@ -63,6 +63,25 @@ Timestamp = Annotated[
     PlainSerializer(format_timestamp, return_type=str, when_used="json"),
 ]
 
+# Characters that make stored text lie about itself: C0/C1 controls, bidirectional overrides and
+# isolates (U+202A-U+202E, U+2066-U+2069, marks U+200E/U+200F, U+061C) and zero-width characters
+# (U+200B-U+200D, U+2060, U+FEFF). A project name with U+202E garbled the audit trail.
+_DECEPTIVE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
+)
+
+
+def refuse_deceptive(value: str, what: str) -> str:
+    """`value` unless it holds a control, bidirectional-override or zero-width character."""
+    found = _DECEPTIVE.search(value)
+    if found:
+        raise ValueError(
+            f"{what} must not contain control, bidirectional or invisible characters "
+            f"(found U+{ord(found.group()):04X})"
+        )
+    return value
+
+
 # git check-ref-format rules for a branch name.
 _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
 
@@ -70,6 +89,7 @@ _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
 def _check_ref(value: str) -> str:
     if not value or len(value) > 255:
         raise ValueError("branch must be 1-255 characters")
+    refuse_deceptive(value, "branch")
     if (
         _REF_FORBIDDEN.search(value)
         or value == "@"

@@ -158,3 +158,52 @@ def test_a_deployment_round_trips_with_optional_fields_left_out():
     assert "startedAt" not in stored and "error" not in stored
     assert stored["status"] == "queued"
     assert DeploymentSchema.model_validate(from_item(to_item(stored))) == deployment
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "evil\u202ename"),
+        ("name", "zero\u200bwidth"),
+        ("name", "tab\there"),
+        ("name", "bell\x07"),
+        ("name", "isolate\u2066x"),
+        ("branch", "feature/\u202eoops"),
+        ("branch", "dev\u200d"),
+        ("branch", "bom\ufeff"),
+    ],
+)
+def test_names_and_branches_with_deceptive_characters_are_refused_in_plain_words(field, value):
+    data = {"name": "storefront", "repo_url": "https://github.com/acme/web", field: value}
+    with pytest.raises(ValidationError) as refused:
+        validate(CreateProjectSchema, data)
+    assert "control, bidirectional or invisible characters" in str(refused.value)
+    assert field in refused.value.errors
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("https://127.0.0.1/a/b", "not an IP address"),
+        ("https://10.0.0.8/a/b", "not an IP address"),
+        ("https://[::1]/a/b", "not an IP address"),
+        ("https://169.254.169.254/latest/meta", "not an IP address"),
+        ("https://localhost/a/b", "public git host"),
+        ("https://git.corp.internal/a/b", "public git host"),
+        ("https://printer.local/a/b", "public git host"),
+        ("https://intranet/a/b", "public git host"),
+        ("https://github.com:0/a/b", "port 0"),
+        ("https://" + "a" * 64 + ".com/a/b", "over-long label"),
+    ],
+)
+def test_repo_urls_must_name_a_public_host(url, says):
+    with pytest.raises(ValidationError) as refused:
+        validate(CreateProjectSchema, {"name": "storefront", "repo_url": url})
+    assert says in str(refused.value)
+
+
+def test_a_public_host_with_a_port_is_accepted():
+    project = validate(
+        CreateProjectSchema, {"name": "storefront", "repo_url": "https://git.example.com:8443/a/b"}
+    )
+    assert project.repo_url == "https://git.example.com:8443/a/b"
