@@ -14,7 +14,16 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from infra.core.errors import InvalidCursor, NotFound, Unavailable, ValidationError
+from anchor_site.logs import request_id
+from infra.core.errors import (
+    InternalError,
+    InvalidCursor,
+    Misconfigured,
+    NotFound,
+    Unavailable,
+    Unreadable,
+    ValidationError,
+)
 
 logger = logging.getLogger("anchor.dashboard")
 
@@ -95,7 +104,10 @@ def forbidden(request: HttpRequest, message: str | None = None) -> TemplateRespo
 
 def dashboard_view(permission: str) -> Callable[[View], View]:
     """Wrap a dashboard view: staff login (admin_view), its own permission check, and the
-    repository's exceptions turned into 404 / 400 / 503 pages (never a 500).
+    repository's exceptions turned into pages: 404 (missing or another tenant's), 400 (bad
+    input), 503 "try again" (unreachable, throttled), 503 "misconfigured" (missing table or
+    bucket, refused permissions; logged at ERROR with the AWS code), and the admin-styled 500
+    for a bug (logged with the request id).
 
     Each view names its permission here itself: hiding a menu entry protects nothing.
     """
@@ -107,6 +119,19 @@ def dashboard_view(permission: str) -> Callable[[View], View]:
                 return forbidden(request)
             try:
                 return view(request, *args, **kwargs)
+            except Unreadable as error:
+                # A record the schema rejects: staff see what is stored, never a 500.
+                return render(
+                    request,
+                    "admin/anchor/unreadable.html",
+                    {
+                        "title": "Record could not be read",
+                        "key": error.key,
+                        "reason": str(error.cause) if error.cause else str(error),
+                        "attributes": sorted(error.attributes.items()),
+                    },
+                    status=200 if request.method == "GET" else 409,
+                )
             except NotFound:
                 # The same page for a missing record and another tenant's record.
                 return error_page(request, 404, "Not found", "No such record for this tenant.")
@@ -114,6 +139,21 @@ def dashboard_view(permission: str) -> Callable[[View], View]:
                 return error_page(request, 400, "Bad page link", str(error))
             except ValidationError as error:
                 return error_page(request, 400, "Bad request", str(error))
+            except Misconfigured as error:
+                logger.error(
+                    "console misconfigured: %s",
+                    error,
+                    extra={"aws_code": error.code, "resource": error.resource},
+                )
+                return error_page(
+                    request,
+                    503,
+                    "Console misconfigured",
+                    "The console cannot use its DynamoDB tables or S3 buckets "
+                    f"({error.resource or 'AWS'}: {error.code or 'refused'}). Trying again will "
+                    "not help: an operator must fix the stage or the console's permissions; "
+                    "the details are in the console's log.",
+                )
             except Unavailable as error:
                 logger.warning("data plane unavailable: %s", error)
                 return error_page(
@@ -121,6 +161,16 @@ def dashboard_view(permission: str) -> Callable[[View], View]:
                     503,
                     "Service unavailable",
                     "DynamoDB or S3 cannot be reached right now; try again in a moment.",
+                )
+            except InternalError:
+                rid = request_id.get() or "unknown"
+                logger.exception("dashboard bug (request %s)", rid)
+                return error_page(
+                    request,
+                    500,
+                    "Server error",
+                    f"Something went wrong in the console itself. It has been logged as "
+                    f"request {rid}; please quote that id when you report it.",
                 )
 
         return admin.site.admin_view(wrapped)

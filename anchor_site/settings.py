@@ -66,6 +66,18 @@ ANCHOR_BUCKET_SUFFIX = env.str("ANCHOR_BUCKET_SUFFIX", default="")
 # Presigned links to logs and artifacts live this long (seconds).
 ANCHOR_PRESIGN_SECONDS = _positive("ANCHOR_PRESIGN_SECONDS", 300)
 
+# How the request-path AWS clients give up (infra.core.aws.client_config): tries in all (the
+# first included), seconds to connect and to read. The defaults answer a hung or unreachable
+# endpoint with the 503 page within 10 s. Retry mode "standard" (botocore's) or "adaptive".
+AWS_MAX_ATTEMPTS = _positive("AWS_MAX_ATTEMPTS", 3)
+AWS_CONNECT_TIMEOUT = _positive("AWS_CONNECT_TIMEOUT", 1)
+AWS_READ_TIMEOUT = _positive("AWS_READ_TIMEOUT", 2)
+AWS_RETRY_MODE = env.str("AWS_RETRY_MODE", default="standard")
+if AWS_RETRY_MODE not in {"standard", "adaptive", "legacy"}:
+    raise ImproperlyConfigured(
+        f"AWS_RETRY_MODE={AWS_RETRY_MODE!r} is not a botocore retry mode: use standard or adaptive."
+    )
+
 # --- Django ---------------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "anchor_site.apps.AnchorAdminConfig",

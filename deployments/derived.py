@@ -93,8 +93,14 @@ def day_counts(rows: Iterable[dict[str, Any]]) -> dict[date, Counter[str]]:
 
 
 def counts_of(item: dict[str, Any]) -> Counter[str]:
-    """The status counts a stored counter item holds (zeros left out)."""
-    return Counter({s: int(item[s]) for s in STATUSES if int(item.get(s, 0) or 0)})
+    """The status counts a stored counter item holds (zeros, and values that are not whole
+    numbers, left out: a damaged counter shows as no deployments, never as an error)."""
+    found: Counter[str] = Counter()
+    for status in STATUSES:
+        value = item.get(status, 0)
+        if isinstance(value, int) and not isinstance(value, bool) and value:
+            found[status] = value
+    return found
 
 
 def with_derived_keys(item: dict[str, Any]) -> dict[str, Any]:

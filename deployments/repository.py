@@ -24,6 +24,8 @@ from infra.core.dynamo import (
     from_item,
     now,
     query_page,
+    read_record,
+    read_rows,
     to_item,
     to_value,
 )
@@ -177,7 +179,7 @@ def get_deployment(user_id: str, deployment_id: str) -> DeploymentSchema:
     """
     if not valid_user_id(user_id):
         raise _not_found(deployment_id)
-    return DeploymentSchema.model_validate(_find_item(deployment_id, user_id))
+    return read_record(DeploymentSchema, _find_item(deployment_id, user_id))
 
 
 def list_project_deployments(
@@ -273,10 +275,12 @@ def list_user_deployments(
 def _page(
     rows: list[dict[str, Any]], next_cursor: str | None, previous_cursor: str | None
 ) -> Page[DeploymentSchema]:
+    items, unreadable = read_rows(DeploymentSchema, rows)
     return Page(
-        items=[DeploymentSchema.model_validate(r) for r in rows],
+        items=items,
         next_cursor=next_cursor,
         previous_cursor=previous_cursor,
+        unreadable=unreadable,
     )
 
 

@@ -12,6 +12,8 @@ from infra.core.dynamo import (
     from_item,
     now,
     query_page,
+    read_record,
+    read_rows,
     to_item,
     to_value,
 )
@@ -106,7 +108,7 @@ def get_project(user_id: str, project_id: str) -> ProjectSchema:
         )
     if not response.get("Items"):
         raise _not_found(project_id)
-    return ProjectSchema.model_validate(from_item(response["Items"][0]))
+    return read_record(ProjectSchema, from_item(response["Items"][0]))
 
 
 def list_user_projects(
@@ -134,8 +136,10 @@ def list_user_projects(
             cursor=cursor,
             key_of=_Keys.cursor_key,
         )
+    items, unreadable = read_rows(ProjectSchema, rows)
     return Page(
-        items=[ProjectSchema.model_validate(r) for r in rows],
+        items=items,
+        unreadable=unreadable,
         next_cursor=next_cursor,
         previous_cursor=previous_cursor,
     )

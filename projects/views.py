@@ -120,7 +120,12 @@ def tenant_detail(request: HttpRequest, user_id: str) -> HttpResponse:
         lambda: deployments.list_user_deployments(user_id, limit=PAGE_SIZE, cursor=dcursor),
     )
     project_page, deployment_page = projects_read.result(), deployments_read.result()
-    if not project_page.items and not deployment_page.items and not (cursor or dcursor):
+    stored = project_page.items or deployment_page.items
+    if (
+        not stored
+        and not (project_page.unreadable or deployment_page.unreadable)
+        and not (cursor or dcursor)
+    ):
         return error_page(
             request,
             404,
@@ -137,6 +142,8 @@ def tenant_detail(request: HttpRequest, user_id: str) -> HttpResponse:
             "projects": project_page.items,
             "projects_pager": build_pager(request, project_page),
             "deployments": deployment_rows(user_id, deployment_page.items, names),
+            "projects_unreadable": project_page.unreadable,
+            "deployments_unreadable": deployment_page.unreadable,
             "deployments_pager": build_pager(request, deployment_page, param="dcursor"),
         },
     )
@@ -180,6 +187,7 @@ def project_detail(request: HttpRequest, user_id: str, project_id: str) -> HttpR
             "user_id": user_id,
             "project": project,
             "deployment_rows": deployment_rows(user_id, page.items),
+            "unreadable": page.unreadable,
             "pager": build_pager(request, page),
             "status": status,
             "status_filters": _status_filters(request),

@@ -61,7 +61,7 @@ def recorded_calls() -> Iterator[list[tuple[str, dict[str, Any]]]]:
     def record(params: dict[str, Any], model: Any, **_: Any) -> None:
         calls.append((model.name, dict(params)))
 
-    clients = (aws.dynamodb(), aws.s3())
+    clients = (aws.dynamodb(), aws.s3(), aws.admin_dynamodb(), aws.admin_s3())
     for client in clients:
         client.meta.events.register("before-parameter-build", record, unique_id="test-record")
     try:

@@ -12,14 +12,29 @@ from botocore.config import Config
 from botocore.loaders import Loader, create_loader
 from django.conf import settings
 
-# Standard retry mode backs off with jitter on throttling and transient errors; bounded attempts
-# and timeouts keep a page from hanging when AWS (or the local emulator) is unreachable.
-CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 4},
-    connect_timeout=3,
-    read_timeout=10,
-)
 S3_CONFIG = Config(signature_version="s3v4")
+# Provisioning waits on slow control-plane calls (CreateTable, UpdateTable with a backfill): its
+# clients are patient. Pages use the request-path clients below, which fail fast.
+ADMIN_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 5},
+    connect_timeout=5,
+    read_timeout=60,
+)
+
+
+def client_config() -> Config:
+    """The request-path client config, from settings (the one place attempts are set).
+
+    `total_max_attempts` counts tries, first included (botocore's `max_attempts` counts retries).
+    Standard mode backs off with jitter (at most 1 s, then 2 s) on throttling and transient
+    errors, so with the defaults (3 tries, 1 s to connect, 2 s to read) a hung or unreachable
+    endpoint is given up within 3 x 2 + 3 = 9 s and the page says so, inside 10 s.
+    """
+    return Config(
+        retries={"mode": settings.AWS_RETRY_MODE, "total_max_attempts": settings.AWS_MAX_ATTEMPTS},
+        connect_timeout=settings.AWS_CONNECT_TIMEOUT,
+        read_timeout=settings.AWS_READ_TIMEOUT,
+    )
 
 
 _lock = threading.Lock()
@@ -43,11 +58,13 @@ def _session() -> boto3.session.Session:
 
 
 @functools.cache
-def _client(service: str, region: str) -> BaseClient:
+def _client(service: str, region: str, admin: bool = False) -> BaseClient:
     # Endpoints come from boto3's own AWS_ENDPOINT_URL[_SERVICE] variables and credentials from
     # its usual chain. Sessions are not thread-safe, so clients are made under a lock; the clients
     # themselves are safe to share between a WSGI server's threads.
-    config = CLIENT_CONFIG.merge(S3_CONFIG) if service == "s3" else CLIENT_CONFIG
+    config = ADMIN_CONFIG if admin else client_config()
+    if service == "s3":
+        config = config.merge(S3_CONFIG)
     with _lock:
         return _session().client(service, region_name=region, config=config)
 
@@ -63,6 +80,16 @@ def s3() -> BaseClient:
     It signs with SigV4: S3 refuses the SigV2 presigned links botocore would otherwise make.
     """
     return _client("s3", settings.AWS_REGION)
+
+
+def admin_dynamodb() -> BaseClient:
+    """A patient DynamoDB client for provisioning (long read timeout, more tries)."""
+    return _client("dynamodb", settings.AWS_REGION, admin=True)
+
+
+def admin_s3() -> BaseClient:
+    """A patient S3 client for provisioning (long read timeout, more tries)."""
+    return _client("s3", settings.AWS_REGION, admin=True)
 
 
 def reset_clients() -> None:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from django.core import signing
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
-from infra.core.errors import InvalidCursor
+from infra.core.errors import InvalidCursor, Unreadable
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+logger = logging.getLogger("anchor.repository")
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -84,6 +89,44 @@ def _from_dynamo(value: Any) -> Any:
     return value
 
 
+def _key_of(row: dict[str, Any]) -> dict[str, str]:
+    return {k: str(row[k]) for k in ("PK", "SK") if k in row}
+
+
+def read_record(model: type[M], row: dict[str, Any]) -> M:
+    """A stored item as `model`; one the schema rejects raises Unreadable with what is stored."""
+    try:
+        return model.model_validate(row)
+    except PydanticValidationError as error:
+        key = _key_of(row)
+        logger.warning("stored item %s could not be read: %s", key, _problems(error))
+        raise Unreadable(
+            f"the stored record {key} could not be read: {_problems(error)}",
+            key=key,
+            attributes=row,
+            cause=error,
+        ) from error
+
+
+def read_rows(model: type[M], rows: list[dict[str, Any]]) -> tuple[list[M], list[dict[str, str]]]:
+    """Stored items as `model`: every good one, and the keys of those the schema rejects (each
+    logged), so one bad row never hides the good rows of its list."""
+    good: list[M] = []
+    bad: list[dict[str, str]] = []
+    for row in rows:
+        try:
+            good.append(read_record(model, row))
+        except Unreadable as error:
+            bad.append(error.key)
+    return good, bad
+
+
+def _problems(error: PydanticValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in error.errors()
+    )
+
+
 def now() -> datetime:
     """The current time in UTC, truncated to milliseconds (what is stored)."""
     moment = datetime.now(UTC)
@@ -108,6 +151,8 @@ class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None = None
     previous_cursor: str | None = None
+    # Keys of stored rows of this page the schema rejected (shown as "could not be read").
+    unreadable: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,12 @@ from typing import Any
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectTimeoutError,
     NoCredentialsError,
     NoRegionError,
+    ParamValidationError,
     PartialCredentialsError,
+    ReadTimeoutError,
 )
 from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
@@ -66,20 +69,85 @@ class ValidationError(RepositoryError):
 
 
 class Unavailable(RepositoryError):
-    """DynamoDB or S3 could not be reached, or kept throttling after retries."""
+    """DynamoDB or S3 could not be reached, or kept throttling after retries: try again."""
+
+
+class Misconfigured(Unavailable):
+    """The console is set up wrongly: a missing table or bucket, refused credentials or
+    permissions. Retrying does not help; an operator must act. `code` is AWS's error code and
+    `resource` what it was about, when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cause: BaseException | None = None,
+        code: str = "",
+        resource: str = "",
+    ) -> None:
+        super().__init__(message, cause=cause)
+        self.code = code
+        self.resource = resource
+
+
+class InternalError(RepositoryError):
+    """A request AWS refused as malformed (a ValidationException, a parameter botocore
+    rejects, an unknown error): a bug in this code, not a state of the world."""
+
+
+class Unreadable(RepositoryError):
+    """A stored item the schema rejects (written by another service, or damaged). `key` names
+    it and `attributes` holds what is stored, for staff to see."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: dict[str, Any],
+        attributes: dict[str, Any],
+        cause: BaseException | None = None,
+    ) -> None:
+        super().__init__(message, cause=cause)
+        self.key = key
+        self.attributes = attributes
 
 
 _UNAVAILABLE_CODES = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
+    "Throttling",
     "RequestLimitExceeded",
     "InternalServerError",
     "InternalFailure",
+    "InternalError",
     "ServiceUnavailable",
     "SlowDown",
     "LimitExceededException",
+    "TransactionInProgressException",
+    "RequestTimeout",
+    "500",
+    "502",
+    "503",
+    "504",
 }
-_NOT_FOUND_CODES = {"NoSuchKey", "404"}
+_NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
+_MISSING_RESOURCE = {
+    "ResourceNotFoundException": "DynamoDB table or index",
+    "NoSuchBucket": "S3 bucket",
+}
+_REFUSED_CREDENTIALS = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "Forbidden",
+    "403",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "MissingAuthenticationToken",
+}
 
 
 def error_code(error: BaseException) -> str:
@@ -90,36 +158,47 @@ def error_code(error: BaseException) -> str:
 
 
 def translate(error: BaseException) -> RepositoryError:
-    """Map a botocore error to the project's own exception, keeping the original as cause."""
+    """Map a botocore error to the project's own exception, keeping the original as cause.
+
+    Unavailable: unreachable, timed out or throttling (try again). Misconfigured: a missing
+    table or bucket, refused credentials or permissions (an operator must act). NotFound: a
+    missing S3 object. Conflict: a failed condition. InternalError: anything else (a bug).
+    """
     if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "")
+        code = error_code(error)
         message = error.response.get("Error", {}).get("Message", "") or code
+        operation = getattr(error, "operation_name", "") or "a call"
         if code in _UNAVAILABLE_CODES:
-            return Unavailable(f"AWS is throttling or failing: {code}", cause=error)
-        if code in {"ResourceNotFoundException", "NoSuchBucket"}:
-            # A missing *table* is an outage of the data plane, not a missing record.
-            return Unavailable(
-                f"DynamoDB resource missing (is the stage provisioned?): {message}", cause=error
+            return Unavailable(f"AWS is throttling or failing ({operation}): {code}", cause=error)
+        if code in _MISSING_RESOURCE:
+            # A missing table or bucket is an unprovisioned stage, not a missing record.
+            what = _MISSING_RESOURCE[code]
+            return Misconfigured(
+                f"{what} missing (is the stage provisioned?): {message}",
+                cause=error,
+                code=code,
+                resource=what,
             )
         if code in _NOT_FOUND_CODES:
             return NotFound(message, cause=error)
         if code in {"ConditionalCheckFailedException", "TransactionCanceledException"}:
             return Conflict(message, cause=error)
-        if code in {
-            "AccessDenied",
-            "AccessDeniedException",
-            "UnrecognizedClientException",
-            "InvalidClientTokenId",
-            "ExpiredTokenException",
-        }:
-            return Unavailable(f"AWS refused the credentials: {code}", cause=error)
-        return Unavailable(f"AWS error {code}: {message}", cause=error)
+        if code in _REFUSED_CREDENTIALS:
+            return Misconfigured(
+                f"AWS refused {operation}: {code} (check the role's permissions and credentials)",
+                cause=error,
+                code=code,
+                resource=operation,
+            )
+        return InternalError(f"AWS rejected {operation}: {code}: {message}", cause=error)
     if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
-        return Unavailable("no AWS credentials found", cause=error)
+        return Misconfigured("no AWS credentials found", cause=error, code="NoCredentials")
     if isinstance(error, NoRegionError):
-        return Unavailable("no AWS region configured", cause=error)
-    if isinstance(error, BotoConnectionError):
+        return Misconfigured("no AWS region configured", cause=error, code="NoRegion")
+    if isinstance(error, (BotoConnectionError, ReadTimeoutError, ConnectTimeoutError)):
         return Unavailable(f"cannot reach AWS: {error}", cause=error)
+    if isinstance(error, ParamValidationError):
+        return InternalError(f"an AWS call was malformed: {error}", cause=error)
     return Unavailable(f"AWS call failed: {error}", cause=error)
 
 

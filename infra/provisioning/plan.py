@@ -63,11 +63,11 @@ class StageInspector:
 
     @property
     def dynamodb(self) -> BaseClient:
-        return aws.dynamodb()
+        return aws.admin_dynamodb()
 
     @property
     def s3(self) -> BaseClient:
-        return aws.s3()
+        return aws.admin_s3()
 
     def endpoints(self) -> dict[str, str]:
         """Where the calls go: AWS's regional endpoints, or the local ones from the environment."""

@@ -114,7 +114,7 @@ def test_an_unreachable_endpoint_is_one_clear_line(monkeypatch: pytest.MonkeyPat
 
 
 def test_access_denied_is_one_clear_line(mocked_aws: None) -> None:
-    with failing(aws.dynamodb(), "DescribeTable", "AccessDeniedException", 400):
+    with failing(aws.admin_dynamodb(), "DescribeTable", "AccessDeniedException", 400):
         error, _, _ = provision_fails("--stage", STAGE)
 
     assert str(error) == (
@@ -124,7 +124,7 @@ def test_access_denied_is_one_clear_line(mocked_aws: None) -> None:
 
 
 def test_a_bucket_name_owned_by_another_account_is_one_clear_line(mocked_aws: None) -> None:
-    with failing(aws.s3(), "CreateBucket", "BucketAlreadyExists", 409):
+    with failing(aws.admin_s3(), "CreateBucket", "BucketAlreadyExists", 409):
         error, _, _ = provision_fails("--stage", STAGE)
 
     assert str(error) == (
@@ -134,7 +134,7 @@ def test_a_bucket_name_owned_by_another_account_is_one_clear_line(mocked_aws: No
 
 
 def test_a_bucket_these_credentials_cannot_see_is_one_clear_line(mocked_aws: None) -> None:
-    with failing(aws.s3(), "HeadBucket", "403", 403):
+    with failing(aws.admin_s3(), "HeadBucket", "403", 403):
         error, _, _ = provision_fails("--stage", STAGE, "--check")
 
     assert str(error).startswith(

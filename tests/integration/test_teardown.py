@@ -231,7 +231,7 @@ def test_teardown_needs_an_explicit_stage(mocked_aws: None) -> None:
 
 
 def test_teardown_of_a_bucket_another_account_owns_is_one_clear_line(mocked_aws: None) -> None:
-    with failing(aws.s3(), "HeadBucket", "403", 403):
+    with failing(aws.admin_s3(), "HeadBucket", "403", 403):
         error, _ = teardown_fails("--stage", STAGE, "--yes")
 
     assert str(error).startswith(
