@@ -7,26 +7,30 @@ URL is the same 404 as a missing one; S3 is then read with that record as the pr
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from anchor_site.dashboard import dashboard_view, render
+from anchor_site.dashboard import concurrently, dashboard_view, render
 from deployments import repository as deployments
 from deployments import storage
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core.dynamo import now
-from infra.core.errors import InvalidTransition
+from infra.core.errors import InvalidTransition, Misconfigured, RepositoryError
 from infra.core.resources import ARTIFACTS_RETENTION_DAYS
 from staff import actions
 from staff.permissions import CANCEL, FAIL, VIEW
 
 LOG_LINES = 200
+logger = logging.getLogger("anchor.dashboard")
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,15 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
     One DynamoDB read (the deployment); S3 is asked for the log's tail and the artifact list.
     """
     deployment = deployments.get_deployment(user_id, deployment_id)
-    log = storage.get_build_log(user_id, deployment, tail_lines=LOG_LINES)
-    artifacts = storage.list_artifacts(user_id, deployment)
+    # The log and the artifacts are read side by side, and a failure to read either degrades
+    # only its own panel: the deployment itself is shown whatever S3 says.
+    log_read, artifacts_read = concurrently(
+        lambda: storage.get_build_log(user_id, deployment, tail_lines=LOG_LINES),
+        lambda: storage.list_artifacts(user_id, deployment),
+    )
+    log, log_error = _panel(log_read, "build log", deployment_id)
+    artifacts, artifacts_error = _panel(artifacts_read, "artifacts", deployment_id)
+    artifacts = artifacts or []
     moment = now()
     expires_at = deployment.created_at + timedelta(days=ARTIFACTS_RETENTION_DAYS)
     actions = [
@@ -112,16 +123,30 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
             deployment,
             title=f"Deployment {deployment.deployment_id}",
             log=log,
+            log_error=log_error,
+            artifacts_error=artifacts_error,
             log_lines=LOG_LINES,
             artifacts=artifacts,
             artifacts_total=sum(a.size for a in artifacts),
             artifacts_capped=len(artifacts) >= storage.MAX_ARTIFACTS,
-            artifacts_expired=not artifacts and moment >= expires_at,
+            artifacts_expired=not artifacts and not artifacts_error and moment >= expires_at,
             artifacts_expire_at=expires_at,
             retention_days=ARTIFACTS_RETENTION_DAYS,
             actions=actions,
         ),
     )
+
+
+def _panel(read: Future[Any], what: str, deployment_id: str) -> tuple[Any, str | None]:
+    """A panel's content, or None and a sentence saying why it could not be read."""
+    try:
+        return read.result(), None
+    except Misconfigured as error:
+        logger.error("deployment %s: %s could not be read: %s", deployment_id, what, error)
+        return None, f"The {what} cannot be read: the console is not allowed to ({error.code})."
+    except RepositoryError as error:
+        logger.warning("deployment %s: %s could not be read: %s", deployment_id, what, error)
+        return None, f"The {what} could not be read right now; reload the page to try again."
 
 
 @dashboard_view(VIEW)
