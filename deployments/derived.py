@@ -60,9 +60,15 @@ def counter_update(
     user_id: str,
     day: date,
     changes: dict[str, int],
+    *,
+    token: str | None = None,
 ) -> dict[str, Any]:
     """An UpdateItem (for TransactWriteItems or on its own) adding `changes` ({status: delta})
-    to the day's counter item, creating it when missing."""
+    to the day's counter item, creating it when missing.
+
+    With `token` (a write made on its own, outside a transaction), the update records it and is
+    conditional on it not being recorded yet, so a retry after a lost answer adds nothing twice
+    (a failed condition then means "already applied")."""
     names = {"#day": "day"}
     values: dict[str, Any] = {
         ":one": to_value(1),
@@ -75,13 +81,19 @@ def counter_update(
             names[f"#s{position}"] = status
             values[f":d{position}"] = to_value(delta)
             adds.append(f"#s{position} :d{position}")
-    return {
+    sets = ["userId = :userId", "#day = :day"]
+    request: dict[str, Any] = {
         "TableName": DEPLOYMENTS.name(),
         "Key": to_item({"PK": project_id, "SK": counter_sort_key(day)}),
-        "UpdateExpression": "ADD " + ", ".join(adds) + " SET userId = :userId, #day = :day",
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
+    if token is not None:
+        sets.append("lastWrite = :token")
+        values[":token"] = to_value(token)
+        request["ConditionExpression"] = "attribute_not_exists(lastWrite) OR lastWrite <> :token"
+    request["UpdateExpression"] = "ADD " + ", ".join(adds) + " SET " + ", ".join(sets)
+    return request
 
 
 def day_counts(rows: Iterable[dict[str, Any]]) -> dict[date, Counter[str]]:

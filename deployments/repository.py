@@ -44,6 +44,7 @@ from infra.core.ids import (
     MAX_PAGE,
     PROJECT_ID_PATTERN,
     new_id,
+    new_write_token,
     valid_user_id,
 )
 from infra.core.resources import (
@@ -361,7 +362,8 @@ def create_deployment(
         updated_at=moment,
         **payload.model_dump(),
     )
-    item = derived.with_derived_keys(deployment.to_stored())
+    token = new_write_token()
+    item = {**derived.with_derived_keys(deployment.to_stored()), "writeToken": token}
     project_key, owned, owned_values = _Keys.project(project_id, user_id)
     day = derived.counter_day(deployment.created_at)
     cancelled = transact(
@@ -371,6 +373,7 @@ def create_deployment(
                     "TableName": DEPLOYMENTS.name(),
                     "Item": to_item(item),
                     "ConditionExpression": "attribute_not_exists(PK)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
             {
@@ -384,7 +387,9 @@ def create_deployment(
             {"Update": derived.counter_update(project_id, user_id, day, {"queued": 1})},
         ]
     )
-    if cancelled is not None:
+    if cancelled is not None and not _own_write(
+        cancelled, 0, token, _Keys.item(project_id, item["SK"])
+    ):
         if cancelled.failed(1):
             raise NotFound(f"project {project_id} not found") from cancelled.error
         raise Conflict(
@@ -392,6 +397,23 @@ def create_deployment(
         ) from cancelled.error
     _advance_summary(deployment)
     return deployment
+
+
+def _own_write(cancelled: Any, position: int, token: str, key: dict[str, Any]) -> bool:
+    """Whether a transaction cancelled on item `position` found that item written by this very
+    call (its token), i.e. an earlier attempt took effect and only its answer was lost."""
+    if not cancelled.failed(position):
+        return False
+    old = cancelled.old(position)
+    if not old:  # DynamoDB did not return the item: read it
+        with aws_errors():
+            found = (
+                aws.dynamodb()
+                .get_item(TableName=DEPLOYMENTS.name(), Key=key, ConsistentRead=True)
+                .get("Item")
+            )
+        old = from_item(found or {})
+    return old.get("writeToken") == token
 
 
 def import_deployments(
@@ -440,12 +462,14 @@ def import_deployments(
 
 
 def _add_counts(user_id: str, project_id: str, items: list[dict[str, Any]]) -> None:
-    """Add stored deployment items to their days' counters (one UpdateItem per day)."""
+    """Add stored deployment items to their days' counters (one UpdateItem per day, each
+    idempotent under retries: a failed condition is this same update, already applied)."""
     for day, counts in sorted(derived.day_counts(items).items()):
-        with aws_errors():
-            aws.dynamodb().update_item(
-                **derived.counter_update(project_id, user_id, day, dict(counts))
-            )
+        update = derived.counter_update(
+            project_id, user_id, day, dict(counts), token=new_write_token()
+        )
+        with condition_check():
+            aws.dynamodb().update_item(**update)
 
 
 _EARLIER = {  # for one deployment, the statuses its summary may move on from to this one
@@ -574,7 +598,7 @@ def _transition(
                 f"{target.value}",
                 current_status=current.get("status"),
             )
-        changes = _transition_changes(current, target, error)
+        changes = {**_transition_changes(current, target, error), "writeToken": new_write_token()}
         cancelled = transact(
             [
                 {"Update": _transition_update(current, changes, user_id, started_before)},
@@ -593,6 +617,11 @@ def _transition(
             _advance_summary(deployment)
             return deployment
         old = cancelled.old(0) or _read_consistent(current, deployment_id, missing_ok=True)
+        if old and old.get("writeToken") == changes["writeToken"]:
+            # Our own transition, retried after its answer was lost: it happened.
+            deployment = read_record(DeploymentSchema, old)
+            _advance_summary(deployment)
+            return deployment
         if not old or (user_id is not None and old.get("userId") != user_id):
             raise _not_found(deployment_id) from cancelled.error
         if old.get("status") == current["status"] and started_before is not None:

@@ -18,7 +18,7 @@ from infra.core.dynamo import (
     to_value,
 )
 from infra.core.errors import Conflict, NotFound, ValidationError, aws_errors, condition_check
-from infra.core.ids import MAX_PAGE, PROJECT_ID_PATTERN, new_id, valid_user_id
+from infra.core.ids import MAX_PAGE, PROJECT_ID_PATTERN, new_id, new_write_token, valid_user_id
 from infra.core.resources import DERIVED_VERSION, PROJECTS, USER_ID_INDEX
 from infra.core.schemas import validate
 from projects.schemas import CreateProjectSchema, ProjectSchema, UpdateProjectSchema
@@ -182,15 +182,20 @@ def create_project(user_id: str, data: CreateProjectSchema | dict[str, Any]) -> 
         derived_version=DERIVED_VERSION,  # no deployments yet: nothing to fill in
         **payload.model_dump(),
     )
-    item = {"PK": project.project_id, "SK": METADATA, **project.to_stored()}
+    token = new_write_token()
+    item = {"PK": project.project_id, "SK": METADATA, **project.to_stored(), "writeToken": token}
     # Conditional on the id being new: a (vanishingly unlikely) id collision raises Conflict
-    # instead of overwriting another project.
-    with aws_errors():
+    # instead of overwriting another project. A retry that finds its own write (its token) stored
+    # is the success whose answer was lost, not a conflict.
+    with condition_check() as check:
         aws.dynamodb().put_item(
             TableName=PROJECTS.name(),
             Item=to_item(item),
             ConditionExpression="attribute_not_exists(PK)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
+    if check.failed and from_item(check.old).get("writeToken") != token:
+        raise Conflict(f"project {project.project_id} already exists", cause=check.error)
     return project
 
 
@@ -210,7 +215,9 @@ def update_project(
     if payload.expected_version is not None:
         condition += " AND version = :expectedVersion"
         values[":expectedVersion"] = to_value(payload.expected_version)
-    sets = [f"#{k} = :{k}" for k in changes] + ["updatedAt = :updatedAt"]
+    token = new_write_token()
+    values[":token"] = to_value(token)
+    sets = [f"#{k} = :{k}" for k in changes] + ["updatedAt = :updatedAt", "writeToken = :token"]
     with condition_check() as check:
         response = aws.dynamodb().update_item(
             TableName=PROJECTS.name(),
@@ -226,6 +233,8 @@ def update_project(
         old = from_item(check.old)
         if old.get("userId") != user_id:
             raise _not_found(project_id) from check.error
+        if old.get("writeToken") == token:  # our own write, retried after its answer was lost
+            return read_record(ProjectSchema, old)
         raise Conflict(
             f"project {project_id} was changed by someone else (now version {old.get('version')}); "
             "reload and try again",
@@ -276,7 +285,8 @@ def import_project(project: ProjectSchema) -> bool:
     )
     # A new project has no deployments yet, so its derived data is complete from the start (its
     # deployments come through import_deployments / create_deployment, which keep it so).
-    stored = {**project.to_stored(), "derivedVersion": DERIVED_VERSION}
+    token = new_write_token()
+    stored = {**project.to_stored(), "derivedVersion": DERIVED_VERSION, "writeToken": token}
     item = {"PK": project.project_id, "SK": METADATA, **stored}
     with condition_check() as check:
         aws.dynamodb().put_item(
@@ -286,7 +296,10 @@ def import_project(project: ProjectSchema) -> bool:
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     if check.failed:
-        owner = from_item(check.old).get("userId")
+        old = from_item(check.old)
+        if old.get("writeToken") == token:  # our own write, retried after its answer was lost
+            return True
+        owner = old.get("userId")
         if owner is not None and owner != project.user_id:
             raise Conflict(
                 f"project {project.project_id} already exists for another tenant",

@@ -21,7 +21,8 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.httpsession import URLLib3Session
 
-Decide = Callable[[str], str | None]  # operation name -> fault name, or None to pass
+# (operation name, attempt, botocore's max attempts) -> fault name, or None to let it through
+Decide = Callable[[str, int, int], str | None]
 
 
 @dataclass
@@ -81,7 +82,8 @@ def inject(client: Any, decide: Decide) -> Iterator[FaultLog]:
 
     def handler(request: Any, event_name: str, **kwargs: Any) -> AWSResponse | None:
         operation = event_name.rsplit(".", 1)[-1]
-        fault = decide(operation)
+        attempt, most = _attempt(request)
+        fault = decide(operation, attempt, most)
         with log.lock:
             log.attempts[operation] += 1
             if fault:
@@ -103,6 +105,15 @@ def inject(client: Any, decide: Decide) -> Iterator[FaultLog]:
         client.meta.events.unregister("before-send", unique_id="test-faults")
 
 
+def _attempt(request: Any) -> tuple[int, int]:
+    """(attempt, max attempts) from botocore's `amz-sdk-request: attempt=N; max=M` header."""
+    header = request.headers.get("amz-sdk-request", b"")
+    if isinstance(header, bytes):
+        header = header.decode()
+    fields = dict(part.strip().split("=", 1) for part in header.split(";") if "=" in part)
+    return int(fields.get("attempt", 1)), int(fields.get("max", 1))
+
+
 def _moto_stubber(client: Any) -> Callable[..., Any] | None:
     """moto's own before-send handler when moto's mock is active and the client's endpoint is
     AWS's own (moto lets other endpoints through), else None."""
@@ -113,13 +124,24 @@ def _moto_stubber(client: Any) -> Callable[..., Any] | None:
     return botocore_stubber if botocore_stubber.enabled else None
 
 
-def sometimes(rate: float, fault: str, *, seed: int = 7, only: set[str] | None = None) -> Decide:
-    """A fault on about `rate` of the calls (of `only` these operations, if given)."""
+def sometimes(
+    rate: float,
+    fault: str,
+    *,
+    seed: int = 7,
+    only: set[str] | None = None,
+    spare_last: bool = False,
+) -> Decide:
+    """A fault on about `rate` of the attempts (of `only` these operations, if given). With
+    `spare_last`, never on botocore's last allowed attempt: each call then meets the fault on
+    some of its tries but gets an answer in the end (a lost answer, not an outage)."""
     rng = random.Random(seed)
     lock = threading.Lock()
 
-    def decide(operation: str) -> str | None:
+    def decide(operation: str, attempt: int, most: int) -> str | None:
         if only is not None and operation not in only:
+            return None
+        if spare_last and attempt >= most:
             return None
         with lock:
             return fault if rng.random() < rate else None
@@ -128,4 +150,17 @@ def sometimes(rate: float, fault: str, *, seed: int = 7, only: set[str] | None =
 
 
 def always(fault: str, *, only: set[str] | None = None) -> Decide:
-    return lambda operation: fault if only is None or operation in only else None
+    return lambda operation, *_: fault if only is None or operation in only else None
+
+
+def mixed(*rules: Decide) -> Decide:
+    """The first fault any rule gives."""
+
+    def decide(operation: str, attempt: int, most: int) -> str | None:
+        for rule in rules:
+            fault = rule(operation, attempt, most)
+            if fault:
+                return fault
+        return None
+
+    return decide

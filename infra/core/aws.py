@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import random
 import threading
+from typing import Any
 
 import boto3
 import botocore.session
@@ -57,6 +59,34 @@ def _session() -> boto3.session.Session:
     return session
 
 
+# Throttling answers fast, so it is tried more often than a timeout could be, without drawing on
+# botocore's retry quota: an outage drains that quota (each failed retry costs it), and a drained
+# quota would otherwise keep failing pages at ordinary throttling rates after the outage ends.
+THROTTLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "SlowDown",
+    }
+)
+THROTTLE_ATTEMPTS = 8  # tries in all for a throttled call (then the standard handler decides)
+THROTTLE_BASE_DELAY = 0.02  # seconds; doubled per try, jittered, at most THROTTLE_MAX_DELAY
+THROTTLE_MAX_DELAY = 0.5
+
+
+def _retry_throttling(response: Any = None, attempts: int = 0, **_: Any) -> float | None:
+    """A `needs-retry` handler ahead of botocore's own: throttled calls back off and try again
+    (THROTTLE_ATTEMPTS tries in all, a few seconds at most); anything else is left to it."""
+    if response is None:
+        return None
+    code = response[1].get("Error", {}).get("Code", "")
+    if code not in THROTTLE_CODES or attempts >= THROTTLE_ATTEMPTS:
+        return None
+    return random.uniform(0, min(THROTTLE_MAX_DELAY, THROTTLE_BASE_DELAY * 2**attempts))
+
+
 @functools.cache
 def _client(service: str, region: str, admin: bool = False) -> BaseClient:
     # Endpoints come from boto3's own AWS_ENDPOINT_URL[_SERVICE] variables and credentials from
@@ -66,7 +96,11 @@ def _client(service: str, region: str, admin: bool = False) -> BaseClient:
     if service == "s3":
         config = config.merge(S3_CONFIG)
     with _lock:
-        return _session().client(service, region_name=region, config=config)
+        client = _session().client(service, region_name=region, config=config)
+    client.meta.events.register_first(
+        f"needs-retry.{client.meta.service_model.service_id.hyphenize()}", _retry_throttling
+    )
+    return client
 
 
 def dynamodb() -> BaseClient:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from nanoid import generate
 
@@ -17,6 +18,12 @@ MAX_PAGE = 100  # the most rows one list call returns
 def new_id(prefix: str) -> str:
     """A new record id: `prefix` (`prj_`, `dpl_`) and 16 random lower-case letters and digits."""
     return prefix + generate(ID_ALPHABET, ID_LENGTH)
+
+
+def new_write_token() -> str:
+    """A token stored with a conditional write (`writeToken`), so that a retry of a write whose
+    answer was lost, finding its own earlier attempt stored, knows it succeeded."""
+    return uuid.uuid4().hex
 
 
 def valid_user_id(user_id: object) -> bool:

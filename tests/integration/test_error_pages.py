@@ -84,16 +84,33 @@ def test_a_malformed_request_is_the_admin_500_page_with_its_request_id(client_as
     assert any(request_id in r.getMessage() for r in caplog.records)
 
 
-def test_a_throttled_outage_is_tried_exactly_as_configured_then_a_503(client_as, project, settings):
+def test_a_failing_endpoint_is_tried_exactly_as_configured_then_a_503(client_as, project, settings):
+    deployment = deployments.create_deployment(TENANT, project.project_id, PUSH)
     client = client_as("support")
     with inject(aws.dynamodb(), always("500-before", only={"Query"})) as faults:
-        response = client.get(project_url(project))
+        response = client.get(deployment_url("detail", deployment.deployment_id))
     assert response.status_code == 503
     assert "try again in a moment" in text(response)
-    # The page's three reads (project, page, chart) are each tried AWS_MAX_ATTEMPTS times —
-    # tries, not retries — and no more.
+    # The page's one DynamoDB read is tried AWS_MAX_ATTEMPTS times (tries, not retries).
     assert settings.AWS_MAX_ATTEMPTS == 3
-    assert faults.attempts["Query"] == 3 * settings.AWS_MAX_ATTEMPTS
+    assert faults.attempts["Query"] == settings.AWS_MAX_ATTEMPTS
+
+
+def test_throttling_is_tried_more_often_and_answers_in_the_end(client_as, project):
+    deployment = deployments.create_deployment(TENANT, project.project_id, PUSH)
+    client = client_as("support")
+    calls = {"n": 0}
+
+    def throttle_five_times(operation: str, attempt: int, most: int) -> str | None:
+        if operation != "Query":
+            return None
+        calls["n"] += 1
+        return "throttle" if calls["n"] <= 5 else None
+
+    with inject(aws.dynamodb(), throttle_five_times) as faults:
+        response = client.get(deployment_url("detail", deployment.deployment_id))
+    assert response.status_code == 200
+    assert faults.attempts["Query"] == 6  # five throttled tries, then the answer
 
 
 def test_a_hung_endpoint_gives_the_503_page_within_ten_seconds(client_as, project, monkeypatch):
