@@ -56,7 +56,20 @@ class _Raw:
         yield self._body
 
 
-def _answer(url: str, fault: str, service: str) -> AWSResponse:
+def _answer(url: str, fault: str, service: str, request: Any = None) -> AWSResponse:
+    if fault == "txn-throttle":  # a transaction cancelled because one of its items throttled
+        items = len(json.loads(request.body or b"{}").get("TransactItems", [])) or 1
+        reasons = [{"Code": "ThrottlingError", "Message": "Throughput exceeds the limit"}]
+        reasons += [{"Code": "None"}] * (items - 1)
+        body = json.dumps(
+            {
+                "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                "message": "Transaction cancelled, please refer cancellation reasons for specific"
+                " reasons [ThrottlingError]",
+                "CancellationReasons": reasons,
+            }
+        ).encode()
+        return AWSResponse(url, 400, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body))
     status, code, message = _BODIES[fault]
     if service == "s3":
         body = (
@@ -96,7 +109,7 @@ def inject(client: Any, decide: Decide) -> Iterator[FaultLog]:
             )
             if delivered is None:
                 sender.send(request)  # a real endpoint (DynamoDB Local): deliver it for real
-        return _answer(request.url, fault, service)
+        return _answer(request.url, fault, service, request)
 
     client.meta.events.register_first("before-send", handler, unique_id="test-faults")
     try:
