@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run serve shell test lint format bench clean
+.PHONY: setup run serve shell test lint format bench reliability chaos clean
 
 setup: $(STAMP)
 
@@ -50,6 +50,16 @@ test: setup lint
 # 1,000 and 10,000 (what `make test` runs), ARGS="--size 1000000" for a million.
 bench: setup
 	$(BIN)/python -m benchmarks.scale $(ARGS)
+
+# The fault, race and chaos suites at full size, printing each figure (make test runs them with
+# smaller counts): lost answers, throttling, error pages, races and chaos on DynamoDB Local.
+reliability: setup
+	ANCHOR_RELIABILITY=full LOG_LEVEL=WARNING $(BIN)/pytest -s \
+		tests/reliability tests/integration/test_error_pages.py
+
+# The chaos run alone: 10,000+ operations under 30 % faults, ending with the anomaly table.
+chaos: setup
+	ANCHOR_RELIABILITY=full LOG_LEVEL=WARNING $(BIN)/pytest -s tests/reliability/test_chaos.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ReadTimeoutError
 from botocore.httpsession import URLLib3Session
 
 # (operation name, attempt, botocore's max attempts) -> fault name, or None to let it through
@@ -103,6 +104,10 @@ def inject(client: Any, decide: Decide) -> Iterator[FaultLog]:
                 log.injected[(operation, fault)] += 1
         if fault is None:
             return None
+        if fault in ("timeout-before", "timeout-after"):
+            if fault == "timeout-after":
+                _deliver(stubber, sender, request, event_name, kwargs)
+            raise ReadTimeoutError(endpoint_url=request.url)
         if fault == "500-after":
             delivered = (
                 stubber(request=request, event_name=event_name, **kwargs) if stubber else None
@@ -116,6 +121,13 @@ def inject(client: Any, decide: Decide) -> Iterator[FaultLog]:
         yield log
     finally:
         client.meta.events.unregister("before-send", unique_id="test-faults")
+
+
+def _deliver(stubber: Any, sender: Any, request: Any, event_name: str, kwargs: dict) -> None:
+    """Let the request take effect (moto's stubber in-process, else the real endpoint)."""
+    delivered = stubber(request=request, event_name=event_name, **kwargs) if stubber else None
+    if delivered is None:
+        sender.send(request)
 
 
 def _attempt(request: Any) -> tuple[int, int]:

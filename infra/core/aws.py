@@ -11,6 +11,7 @@ import boto3
 import botocore.session
 from botocore.client import BaseClient
 from botocore.config import Config
+from botocore.exceptions import ConnectionError, HTTPClientError
 from botocore.loaders import Loader, create_loader
 from django.conf import settings
 
@@ -59,14 +60,16 @@ def _session() -> boto3.session.Session:
     return session
 
 
-# Answers that say "try again" — throttling, and a 5xx such as an answer lost after the write
-# took effect — are retried here, ahead of botocore's standard handler and without drawing on its
-# retry quota. Measured (tests/reliability): with 30 % of write answers lost, the quota (500
+# Answers that say "try again" — throttling, a 5xx such as an answer lost after the write took
+# effect, a timeout — are retried here, ahead of botocore's standard handler and without drawing
+# on its retry quota. Measured (tests/reliability): with 30 % of write answers lost, the quota (500
 # tokens, 5 per retry) drained within a few hundred writes and later 500s then failed at once,
 # reporting writes that had succeeded as failed; and an outage drains it the same way, so pages
 # kept failing at ordinary throttling rates after it ended. Throttling answers fast, so it gets
-# more tries than a timeout could; timeouts and refused connections stay with botocore's handler
-# (AWS_MAX_ATTEMPTS tries), which is what bounds a hung endpoint to under 10 s.
+# more tries than a timeout could; timeouts, failed connections and 5xx answers get
+# AWS_MAX_ATTEMPTS tries, which is what bounds a hung endpoint to under 10 s. (The chaos run showed
+# the same drain for timeouts: once the quota was spent, a timed-out write that had taken effect
+# was reported as failed.)
 THROTTLE_CODES = frozenset(
     {
         "ThrottlingException",
@@ -81,22 +84,33 @@ THROTTLE_BASE_DELAY = 0.02  # seconds; doubled per try, jittered, at most THROTT
 THROTTLE_MAX_DELAY = 0.5
 
 
-def _retry_answers(response: Any = None, attempts: int = 0, **_: Any) -> float | None:
-    """A `needs-retry` handler ahead of botocore's own: a throttled call backs off and tries again
-    (THROTTLE_ATTEMPTS tries in all, a few seconds at most), a 5xx answer likewise within
-    AWS_MAX_ATTEMPTS tries; anything else (timeouts, refused connections) is left to botocore."""
-    if response is None:
-        return None
-    http, parsed = response
-    code = parsed.get("Error", {}).get("Code", "")
-    if code in THROTTLE_CODES:
-        limit = THROTTLE_ATTEMPTS
-    elif getattr(http, "status_code", 0) >= 500:
+_TRANSIENT_EXCEPTIONS = (ConnectionError, HTTPClientError)  # timeouts, refused or cut connections
+
+
+def _retry_answers(
+    response: Any = None, attempts: int = 0, caught_exception: Any = None, **_: Any
+) -> float | None:
+    """A `needs-retry` handler ahead of botocore's own, so no retry draws on its quota: a
+    throttled call backs off and tries again (THROTTLE_ATTEMPTS tries in all, a few seconds at
+    most); a 5xx answer, a timeout or a failed connection likewise within AWS_MAX_ATTEMPTS
+    tries. Anything else is left to botocore's standard handler."""
+    if caught_exception is not None:
+        if not isinstance(caught_exception, _TRANSIENT_EXCEPTIONS):
+            return None
         limit = settings.AWS_MAX_ATTEMPTS
+    elif response is None:
+        return None
     else:
-        return None
+        http, parsed = response
+        code = parsed.get("Error", {}).get("Code", "")
+        if code in THROTTLE_CODES:
+            limit = THROTTLE_ATTEMPTS
+        elif getattr(http, "status_code", 0) >= 500:
+            limit = settings.AWS_MAX_ATTEMPTS
+        else:
+            return None
     if attempts >= limit:
-        return None
+        return False  # no more tries: and botocore's handler must not add its own
     return random.uniform(0, min(THROTTLE_MAX_DELAY, THROTTLE_BASE_DELAY * 2**attempts))
 
 
