@@ -22,6 +22,7 @@ from infra.core.dynamo import from_item, to_item, to_value
 from infra.core.errors import Unavailable, aws_errors, condition_check
 from infra.core.resources import DEPLOYMENTS as TABLE
 from infra.core.resources import PROJECT_STATUS_INDEX, PROJECTS
+from infra.core.scope import cross_tenant
 from projects import repository as projects_repository
 
 ATTEMPTS = 5  # a project whose counters kept changing under the recount is given up after this
@@ -74,7 +75,8 @@ def stage_projects() -> Iterator[ProjectRef]:
 
 def project_ref(project_id: str) -> ProjectRef:
     """MAINTENANCE: the project's owner and derived version (NotFound if there is none)."""
-    user_id = projects_repository.resolve_project_tenant(project_id)
+    with cross_tenant("recount of one project"):
+        user_id = projects_repository.resolve_project_tenant(project_id)
     project = projects_repository.get_project(user_id, project_id)
     return ProjectRef(project_id, user_id, project.derived_version)
 

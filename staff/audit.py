@@ -10,6 +10,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 
 from infra.core.errors import NotFound
+from infra.core.scope import cross_tenant
 
 T = TypeVar("T")
 
@@ -53,7 +54,8 @@ def audited_lookup(
     the outcome — found, not found, or failed because AWS could not be reached."""
     outcome = "failed: the data plane could not be reached"
     try:
-        owner = resolve(record_id)
+        with cross_tenant(f"audited look-up of {record_id}"):
+            owner = resolve(record_id)
         outcome = f"owned by tenant {owner if isinstance(owner, str) else owner[0]}"
         return owner
     except NotFound:

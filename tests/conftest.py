@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 from django.conf import settings
@@ -106,3 +106,26 @@ def aws_stage(
     yield engine
     if engine == "ddblocal":
         drop_all_tables()
+
+
+# --- the DynamoDB spy over the whole session (tests/spy.py) ---------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from tests import spy
+
+    spy.install()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    from tests import spy
+
+    for line in spy.report():
+        terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from tests import spy
+
+    if spy.SPY.violations and session.exitstatus == 0:
+        session.exitstatus = 1  # a tenant-scoped read without its userId condition fails the run
