@@ -1,0 +1,217 @@
+"""Generated hostile data (hypothesis): malformed stored items on every page, hostile input in
+every form field, URL parameter, cursor and filter — never a server error, never an invalid
+record stored."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections import Counter
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from deployments import repository as deployments
+from infra.core import aws
+from infra.core.dynamo import from_item, to_item
+from infra.core.errors import ValidationError
+from infra.core.resources import DEPLOYMENTS, PROJECTS
+from infra.core.schemas import validate
+from projects import repository as projects
+from projects.schemas import CreateProjectSchema
+from tests.reliability.conftest import scale
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.parametrize("aws_stage", ["moto"], indirect=True),
+]
+
+TENANT = "tenant-hostile"
+PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "fine"}
+FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+
+junk = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.text(max_size=40),
+    st.sampled_from(["", "exploded", "2026-13-45T99:00:00Z", "not a date", "ready ", "READY"]),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
+FIELDS = [
+    "status",
+    "commitSha",
+    "createdAt",
+    "updatedAt",
+    "startedAt",
+    "endedAt",
+    "branch",
+    "message",
+    "error",
+    "buildId",
+]
+
+
+def _good(project_id: str, n: int) -> dict[str, Any]:
+    return {
+        "deploymentId": f"dpl_{n:016d}",
+        "projectId": project_id,
+        "userId": TENANT,
+        "commitSha": "abcdef1",
+        "branch": "main",
+        "status": "ready",
+        "createdAt": "2026-01-01T00:00:00.000Z",
+        "updatedAt": "2026-01-01T00:00:00.000Z",
+    }
+
+
+@pytest.fixture
+def victim(aws_stage: str):
+    return projects.create_project(
+        TENANT, {"name": "hostile", "repo_url": "https://github.com/h/hostile"}
+    )
+
+
+def test_generated_malformed_items_never_take_a_page_down(client_as, victim):
+    client = client_as("operations")
+    statuses: Counter[int] = Counter()
+    good = deployments.create_deployment(TENANT, victim.project_id, PUSH)
+    seen = {"n": 0}
+
+    @settings(max_examples=scale(ci=60, full=200), deadline=None, suppress_health_check=FIXTURES)
+    @given(
+        broken=st.dictionaries(st.sampled_from(FIELDS), junk, min_size=1, max_size=4),
+        dropped=st.sets(st.sampled_from(FIELDS[:4]), max_size=2),
+    )
+    def one_bad_item(broken: dict[str, Any], dropped: set[str]) -> None:
+        seen["n"] += 1
+        n = 10**9 + seen["n"]
+        item = {**_good(victim.project_id, n), **broken}
+        for name in dropped:
+            item.pop(name, None)
+        created = item.get("createdAt") if isinstance(item.get("createdAt"), str) else "x"
+        item["PK"], item["SK"] = victim.project_id, f"DEPLOYMENT#{created}#dpl_{n:016d}"
+        aws.dynamodb().put_item(
+            TableName=DEPLOYMENTS.name(), Item=to_item({k: v for k, v in item.items() if v != ""})
+        )
+        dpl = f"dpl_{n:016d}"
+        for url in (
+            reverse("admin:tenant_detail", args=[TENANT]),
+            reverse("admin:projects_project_detail", args=[TENANT, victim.project_id]),
+            reverse("admin:projects_project_detail", args=[TENANT, victim.project_id])
+            + "?status=ready",
+            reverse("admin:deployments_deployment_detail", args=[TENANT, dpl]),
+            reverse("admin:deployments_deployment_cancel", args=[TENANT, dpl]),
+            reverse("admin:deployments_deployment_detail", args=[TENANT, good.deployment_id]),
+        ):
+            statuses[client.get(url).status_code] += 1
+
+    one_bad_item()
+    print(
+        f"\n{seen['n']} malformed items, {sum(statuses.values())} page requests: {dict(statuses)}"
+    )
+    assert seen["n"] >= 50
+    assert not [code for code in statuses if code >= 500]
+
+
+HOSTILE = st.one_of(
+    st.text(max_size=80),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=20),
+    st.sampled_from(
+        [
+            "\u202egnp.exe",
+            "a\u200bb",
+            "../../etc/passwd",
+            "'; DROP TABLE x; --",
+            "<script>alert(1)</script>",
+            "%00",
+            "prj_" + "a" * 16,
+            "dpl_" + "0" * 16,
+            "http://169.254.169.254/latest/meta-data",
+            "https://localhost/a/b",
+            "x" * 5000,
+            "eyJzIjpbXX0:1abc:xyz",
+        ]
+    ),
+)
+
+
+def _stored_projects_are_valid() -> int:
+    """Every project item is one CreateProjectSchema accepts (test code may Scan)."""
+    items = aws.dynamodb().scan(TableName=PROJECTS.name())["Items"]
+    for item in map(from_item, items):
+        validate(
+            CreateProjectSchema,
+            {"name": item["name"], "repo_url": item["repoUrl"], "branch": item["branch"]},
+        )
+    return len(items)
+
+
+def test_hostile_input_everywhere_is_a_4xx_never_a_500_and_never_stored(operations_user, victim):
+    client = Client()
+    client.force_login(operations_user)
+    statuses: Counter[str] = Counter()
+    per_target = scale(ci=150, full=1_000)
+    edit = reverse("admin:projects_project_edit", args=[TENANT, victim.project_id])
+    project_page = reverse("admin:projects_project_detail", args=[TENANT, victim.project_id])
+
+    def record(target: str, response: Any) -> None:
+        statuses[f"{target} {response.status_code}"] += 1
+        assert response.status_code < 500, (target, response.status_code)
+
+    @settings(max_examples=per_target, deadline=None, suppress_health_check=FIXTURES)
+    @given(field=st.sampled_from(["name", "repo_url", "branch"]), value=HOSTILE)
+    def form_field(field: str, value: str) -> None:
+        current = projects.get_project(TENANT, victim.project_id)
+        data = {
+            "name": current.name,
+            "repo_url": current.repo_url,
+            "branch": current.branch,
+            "expected_version": str(current.version),
+            "reason": "fuzzing",
+            field: value,
+        }
+        record(f"edit {field}", client.post(edit, data))
+
+    @settings(max_examples=per_target, deadline=None, suppress_health_check=FIXTURES)
+    @given(value=HOSTILE, where=st.sampled_from(["user_id", "project_id", "deployment_id"]))
+    def url_parameter(value: str, where: str) -> None:
+        value = re.sub(r"[/\x00-\x1f\x7f]", "", value) or "x"
+        if where == "deployment_id":
+            url = reverse("admin:deployments_deployment_detail", args=[TENANT, value])
+        elif where == "project_id":
+            url = reverse("admin:projects_project_detail", args=[TENANT, value])
+        else:
+            url = reverse("admin:tenant_detail", args=[value])
+        record(f"url {where}", client.get(url))
+
+    @settings(max_examples=per_target, deadline=None, suppress_health_check=FIXTURES)
+    @given(cursor=HOSTILE, status=HOSTILE, query=HOSTILE)
+    def query_parameters(cursor: str, status: str, query: str) -> None:
+        record("cursor", client.get(project_page, {"cursor": cursor}))
+        record("status", client.get(project_page, {"status": status}))
+        record("find q", client.get(reverse("admin:find"), {"q": query}))
+
+    form_field()
+    url_parameter()
+    query_parameters()
+    stored = _stored_projects_are_valid()
+    print(f"\nhostile input: {sum(statuses.values())} requests {dict(sorted(statuses.items()))}")
+    print(f"stored projects, every one valid: {stored}")
+    assert sum(statuses.values()) >= per_target * 5
+
+
+def test_the_repository_refuses_what_the_forms_would(aws_stage):
+    @settings(max_examples=scale(ci=200, full=1_000), deadline=None)
+    @given(name=HOSTILE, repo_url=HOSTILE, branch=HOSTILE)
+    def create(name: str, repo_url: str, branch: str) -> None:
+        with contextlib.suppress(ValidationError):
+            projects.create_project(TENANT, {"name": name, "repo_url": repo_url, "branch": branch})
+
+    create()
+    _stored_projects_are_valid()
