@@ -10,6 +10,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from deployments import derived, maintenance
 from deployments import repository as deployments
@@ -193,3 +194,24 @@ def test_the_recount_fills_in_old_data_marks_the_project_and_changes_nothing_twi
     forced = StringIO()
     call_command("recount_deployments", "--project", project.project_id, stdout=forced)
     assert "(40 deployments; 0 changed)" in forced.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_project_not_yet_recounted_says_so_instead_of_showing_wrong_rows(project, client_as):
+    _history(project, 12, statuses=(S.READY, S.ERROR))
+    _strip_derived(project)
+    client = client_as("support")
+    url = reverse("admin:projects_project_detail", args=["usr_a", project.project_id])
+
+    filtered = client.get(url + "?status=error").content.decode()
+    unfiltered = client.get(url).content.decode()
+
+    assert "The status filter is not available for this project yet" in filtered
+    assert "<tbody>" not in filtered  # no rows rather than wrong (missing) rows
+    assert "The chart is not available for this project yet" in unfiltered
+    rows = unfiltered.split("<tbody>")[1].split("</tbody>")[0]
+    assert rows.count("badge-error") == 6  # the plain list still shows every row
+    call_command("recount_deployments", stdout=StringIO())
+    after = client.get(url + "?status=error").content.decode()
+    rows = after.split("<tbody>")[1].split("</tbody>")[0]
+    assert rows.count("badge-error") == 6 and "not available" not in after
