@@ -112,41 +112,36 @@ def recount_project(project: ProjectRef) -> Recount:
     )
 
 
-def _rows(project_id: str) -> Iterator[dict[str, Any]]:
+def _partition(project_id: str, prefix: str, **extra: Any) -> Iterator[dict[str, Any]]:
+    """MAINTENANCE: every item of the project's partition whose sort key starts with `prefix`,
+    read strongly consistent (the only place a whole partition is read)."""
     paginator = aws.dynamodb().get_paginator("query")
     with aws_errors():
         for page in paginator.paginate(
             TableName=TABLE.name(),
             KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-            ExpressionAttributeValues={
-                ":pk": to_value(project_id),
-                ":prefix": to_value(derived.SK_PREFIX),
-            },
-            ProjectionExpression="PK, SK, deploymentId, createdAt, #status, statusKey",
-            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":pk": to_value(project_id), ":prefix": to_value(prefix)},
             ConsistentRead=True,
+            **extra,
         ):
             for item in page.get("Items", []):
                 yield from_item(item)
 
 
+def _rows(project_id: str) -> Iterator[dict[str, Any]]:
+    return _partition(
+        project_id,
+        derived.SK_PREFIX,
+        ProjectionExpression="PK, SK, deploymentId, createdAt, #status, statusKey",
+        ExpressionAttributeNames={"#status": "status"},
+    )
+
+
 def _counter_revs(project_id: str) -> dict[date, tuple[int, Counter[str]]]:
     found: dict[date, tuple[int, Counter[str]]] = {}
-    paginator = aws.dynamodb().get_paginator("query")
-    with aws_errors():
-        for page in paginator.paginate(
-            TableName=TABLE.name(),
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-            ExpressionAttributeValues={
-                ":pk": to_value(project_id),
-                ":prefix": to_value(derived.COUNTS_PREFIX),
-            },
-            ConsistentRead=True,
-        ):
-            for item in page.get("Items", []):
-                row = from_item(item)
-                day = date.fromisoformat(row["SK"].removeprefix(derived.COUNTS_PREFIX))
-                found[day] = (int(row.get("rev", 0)), derived.counts_of(row))
+    for row in _partition(project_id, derived.COUNTS_PREFIX):
+        day = date.fromisoformat(row["SK"].removeprefix(derived.COUNTS_PREFIX))
+        found[day] = (int(row.get("rev", 0)), derived.counts_of(row))
     return found
 
 

@@ -23,9 +23,8 @@ from infra.core.dynamo import (
     format_timestamp,
     from_item,
     now,
-    query_page,
+    read_page,
     read_record,
-    read_rows,
     to_item,
     to_value,
 )
@@ -222,13 +221,12 @@ def list_project_deployments(
         ":prefix": to_value(prefix),
         **values,
     }
-    with aws_errors():
-        rows, next_cursor, previous_cursor = query_page(
-            aws.dynamodb(), kwargs, limit=limit, scope=scope, cursor=cursor, key_of=key_of
-        )
-    if not rows and cursor is None and not owner_checked:
+    page = read_page(
+        DeploymentSchema, kwargs, limit=limit, scope=scope, cursor=cursor, key_of=key_of
+    )
+    if not (page.items or page.unreadable) and cursor is None and not owner_checked:
         projects_repository.get_project(user_id, project_id)  # NotFound unless the tenant owns it
-    return _page(rows, next_cursor, previous_cursor)
+    return page
 
 
 def check_cursor(
@@ -261,27 +259,13 @@ def list_user_deployments(
         "KeyConditionExpression": "userId = :userId",
         "ExpressionAttributeValues": {":userId": to_value(user_id)},
     }
-    with aws_errors():
-        rows, next_cursor, previous_cursor = query_page(
-            aws.dynamodb(),
-            kwargs,
-            limit=limit,
-            scope=scope,
-            cursor=cursor,
-            key_of=_Keys.user_index_cursor,
-        )
-    return _page(rows, next_cursor, previous_cursor)
-
-
-def _page(
-    rows: list[dict[str, Any]], next_cursor: str | None, previous_cursor: str | None
-) -> Page[DeploymentSchema]:
-    items, unreadable = read_rows(DeploymentSchema, rows)
-    return Page(
-        items=items,
-        next_cursor=next_cursor,
-        previous_cursor=previous_cursor,
-        unreadable=unreadable,
+    return read_page(
+        DeploymentSchema,
+        kwargs,
+        limit=limit,
+        scope=scope,
+        cursor=cursor,
+        key_of=_Keys.user_index_cursor,
     )
 
 

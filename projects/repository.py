@@ -11,9 +11,8 @@ from infra.core.dynamo import (
     format_timestamp,
     from_item,
     now,
-    query_page,
+    read_page,
     read_record,
-    read_rows,
     to_item,
     to_value,
 )
@@ -127,21 +126,8 @@ def list_user_projects(
         "KeyConditionExpression": "userId = :userId",
         "ExpressionAttributeValues": {":userId": to_value(user_id)},
     }
-    with aws_errors():
-        rows, next_cursor, previous_cursor = query_page(
-            aws.dynamodb(),
-            kwargs,
-            limit=limit,
-            scope=scope,
-            cursor=cursor,
-            key_of=_Keys.cursor_key,
-        )
-    items, unreadable = read_rows(ProjectSchema, rows)
-    return Page(
-        items=items,
-        unreadable=unreadable,
-        next_cursor=next_cursor,
-        previous_cursor=previous_cursor,
+    return read_page(
+        ProjectSchema, kwargs, limit=limit, scope=scope, cursor=cursor, key_of=_Keys.cursor_key
     )
 
 

@@ -60,8 +60,13 @@ def _spied(self: BaseClient, operation_name: str, api_params: dict[str, Any]) ->
     return _original(self, operation_name, api_params)
 
 
+_spied._anchor_spy = True  # type: ignore[attr-defined]
+
+
 def install() -> None:
-    BaseClient._make_api_call = _spied  # type: ignore[method-assign]
+    """Wrap botocore's one API entry point (once, however often this is called)."""
+    if not getattr(BaseClient._make_api_call, "_anchor_spy", False):
+        BaseClient._make_api_call = _spied  # type: ignore[method-assign]
 
 
 def report() -> list[str]:

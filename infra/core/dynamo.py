@@ -13,7 +13,8 @@ from django.core import signing
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from infra.core.errors import InvalidCursor, Unreadable
+from infra.core import aws
+from infra.core.errors import InvalidCursor, Unreadable, aws_errors
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -119,6 +120,30 @@ def read_rows(model: type[M], rows: list[dict[str, Any]]) -> tuple[list[M], list
         except Unreadable as error:
             bad.append(error.key)
     return good, bad
+
+
+def read_page(
+    model: type[M],
+    kwargs: dict[str, Any],
+    *,
+    limit: int,
+    scope: tuple[str, ...],
+    cursor: str | None,
+    key_of: Any,
+) -> Page[M]:
+    """One page of a newest-first Query (query_page) read as `model`, rows the schema rejects
+    marked as unreadable rather than failing the page."""
+    with aws_errors():
+        rows, next_cursor, previous_cursor = query_page(
+            aws.dynamodb(), kwargs, limit=limit, scope=scope, cursor=cursor, key_of=key_of
+        )
+    items, unreadable = read_rows(model, rows)
+    return Page(
+        items=items,
+        next_cursor=next_cursor,
+        previous_cursor=previous_cursor,
+        unreadable=unreadable,
+    )
 
 
 def _problems(error: PydanticValidationError) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,3 +29,17 @@ def scale(ci: int, full: int) -> int:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def stored_statuses(user_id: str, project_id: str) -> dict[str, Any]:
+    """{deployment id: status} of every deployment of the tenant's project, page by page."""
+    from deployments import repository as deployments
+
+    found: dict[str, Any] = {}
+    cursor = None
+    while True:
+        page = deployments.list_project_deployments(user_id, project_id, limit=100, cursor=cursor)
+        found.update({d.deployment_id: d.status for d in page.items})
+        if not page.next_cursor:
+            return found
+        cursor = page.next_cursor

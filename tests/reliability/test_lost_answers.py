@@ -25,7 +25,7 @@ from projects import repository as projects
 from projects.schemas import ProjectSchema
 from staff import actions
 from tests.faults import inject, sometimes
-from tests.reliability.conftest import scale
+from tests.reliability.conftest import scale, stored_statuses
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("aws_stage")]
 
@@ -171,15 +171,7 @@ def test_thirty_percent_lost_answers_give_no_false_failure_and_no_double_write(
     assert not failures
 
     # Read back: each write stored exactly once, in the state the caller was told.
-    page, stored, cursor = None, {}, None
-    while True:
-        page = deployments.list_project_deployments(
-            TENANT, target.project_id, limit=100, cursor=cursor
-        )
-        stored.update({d.deployment_id: d.status for d in page.items})
-        if not page.next_cursor:
-            break
-        cursor = page.next_cursor
+    stored = stored_statuses(TENANT, target.project_id)
     assert stored == expected_status
     names = Counter(p.name for p in projects.list_user_projects(TENANT, limit=100).items)
     assert all(count == 1 for count in names.values())

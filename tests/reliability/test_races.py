@@ -21,7 +21,7 @@ from deployments import repository as deployments
 from deployments.schemas import FINAL_STATUSES, DeploymentStatus
 from infra.core.errors import Conflict, InvalidTransition, Unavailable
 from projects import repository as projects
-from tests.reliability.conftest import scale
+from tests.reliability.conftest import scale, stored_statuses
 
 pytestmark = [
     pytest.mark.contract,
@@ -107,16 +107,6 @@ def check_transitions(history: History, stored: dict[str, S]) -> dict[str, int]:
     return dict(outcomes)
 
 
-def _stored_statuses(user_id: str, project_id: str) -> dict[str, S]:
-    found, cursor = {}, None
-    while True:
-        page = deployments.list_project_deployments(user_id, project_id, limit=100, cursor=cursor)
-        found.update({d.deployment_id: d.status for d in page.items})
-        if not page.next_cursor:
-            return found
-        cursor = page.next_cursor
-
-
 def test_sixteen_threads_of_racing_transitions_keep_the_status_machine(artifacts_dir):
     operations = scale(ci=2_000, full=10_000)
     count = scale(ci=50, full=120)
@@ -157,7 +147,7 @@ def test_sixteen_threads_of_racing_transitions_keep_the_status_machine(artifacts
         list(pool.map(worker, range(16)))
     took = time.monotonic() - began
     history.write(artifacts_dir / "races-transitions.jsonl")
-    outcomes = check_transitions(history, _stored_statuses("racer", project.project_id))
+    outcomes = check_transitions(history, stored_statuses("racer", project.project_id))
     print(
         f"\n{len(history.completions())} operations over {len(ids)} deployments by 16 threads in "
         f"{took:.1f} s: {outcomes}; checker: 0 anomalies"

@@ -18,7 +18,7 @@ from infra.core.errors import InvalidTransition, RepositoryError
 from projects import repository as projects
 from staff import actions
 from tests.faults import inject, mixed, sometimes
-from tests.reliability.conftest import scale
+from tests.reliability.conftest import scale, stored_statuses
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("aws_stage")]
 
@@ -96,13 +96,5 @@ def test_thirty_percent_throttling_costs_no_page_and_no_acknowledged_write(opera
     assert not [code for code in pages if code >= 500 and code != 503]
     assert failed_pages <= total_pages * 0.01
     # Every acknowledged write is stored as acknowledged.
-    stored, cursor = {}, None
-    while True:
-        page = deployments.list_project_deployments(
-            TENANT, project.project_id, limit=100, cursor=cursor
-        )
-        stored.update({d.deployment_id: d.status for d in page.items})
-        if not page.next_cursor:
-            break
-        cursor = page.next_cursor
+    stored = stored_statuses(TENANT, project.project_id)
     assert {k: stored.get(k) for k in acknowledged} == acknowledged
