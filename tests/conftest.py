@@ -129,3 +129,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     if spy.SPY.violations and session.exitstatus == 0:
         session.exitstatus = 1  # a tenant-scoped read without its userId condition fails the run
+
+
+# Hypothesis: the same examples on every CI run (a failure there is reproducible), no example
+# database written into the work tree.
+def _hypothesis_profiles() -> None:
+    from hypothesis import settings as hypothesis_settings
+
+    hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+    if os.environ.get("CI") == "true":
+        hypothesis_settings.load_profile("ci")
+
+
+_hypothesis_profiles()
