@@ -84,7 +84,7 @@ class LocalService:
                 except subprocess.TimeoutExpired:
                     self._process.kill()
                     self._process.wait()
-        elif _process_is(self.pid, _MARKERS[self.name]):
+        elif _process_is(self.pid, *_markers(self.name)):
             # A process adopted from an earlier run: not our child, so poll until it is gone.
             _signal_and_wait(self.pid, timeout)
         if self._temporary_log and self.log_path is not None:
@@ -100,7 +100,8 @@ class LocalService:
 
 # What a service's command line contains, so a recorded PID is only ever signalled while it
 # still belongs to that service (PIDs are reused).
-_MARKERS = {DYNAMODB_LOCAL: "DynamoDBLocal", MOTO_SERVER: "moto.server"}
+_MARKERS = {DYNAMODB_LOCAL: "DynamoDBLocal", MOTO_SERVER: "-m moto.server"}
+_PERSISTENT_S3_MARKER = "-m infra.local.s3server"
 
 
 @functools.cache
@@ -351,11 +352,24 @@ def start_dynamodb_local(
     )
 
 
-def start_moto_server(*, port: int | None = None, log_path: Path | None = None) -> LocalService:
-    """Start moto's server (every service, in memory) on loopback and wait until S3 answers."""
+def start_moto_server(
+    *, port: int | None = None, log_path: Path | None = None, data_dir: Path | None = None
+) -> LocalService:
+    """Start moto's server on loopback and wait until S3 answers.
+
+    Every service in memory when `data_dir` is None; else S3's buckets and objects are kept in
+    `data_dir` and survive a restart (infra.local.s3server; moto's other services stay in memory).
+    """
     port = port or free_port()
-    command = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
-    return _launch(MOTO_SERVER, command, port=port, answers=s3_answers, log_path=log_path)
+    if data_dir is None:
+        command = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
+    else:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "infra.local.s3server", "-H", LOOPBACK, "-p", str(port)]
+        command += ["--data-dir", str(data_dir)]
+    return _launch(
+        MOTO_SERVER, command, port=port, answers=s3_answers, log_path=log_path, cwd=PROJECT_DIR
+    )
 
 
 def process_alive(pid: int) -> bool:
@@ -375,13 +389,17 @@ def process_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] not in {"Z", "X"}
 
 
-def _process_is(pid: int, marker: str) -> bool:
-    """Whether `pid` is alive and its command line contains `marker`."""
+def _markers(name: str) -> tuple[str, ...]:
+    return (_MARKERS[name], _PERSISTENT_S3_MARKER) if name == MOTO_SERVER else (_MARKERS[name],)
+
+
+def _process_is(pid: int, *markers: str) -> bool:
+    """Whether `pid` is alive and its command line contains one of `markers`."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     except OSError:
         return False
-    return marker.encode() in cmdline
+    return any(marker.encode() in cmdline for marker in markers)
 
 
 def _signal_and_wait(pid: int, timeout: float) -> None:
@@ -453,7 +471,7 @@ def _reusable(
     pid, endpoint, owner = entry.get("pid"), entry.get("endpoint"), entry.get("owner_pid")
     if not isinstance(pid, int) or not isinstance(endpoint, str) or not isinstance(owner, int):
         return None
-    if not _process_is(pid, _MARKERS[name]) or not answers(endpoint):
+    if not _process_is(pid, *_markers(name)) or not answers(endpoint):
         return None
     # Its starter has gone (say, killed hard): this run adopts it and stops it at the end.
     adopt = owner == os.getpid() or not process_alive(owner)
@@ -483,6 +501,7 @@ def start_local_stack(
                 "(slower on large partitions, and its data is lost when it stops)"
             )
     data_dir = local_dir / "dynamodb-data"
+    s3_dir = local_dir / "s3-data"
     state_file = local_dir / "run-state.json"
     logs = local_dir / "logs"
     owned: list[LocalService] = []
@@ -490,17 +509,19 @@ def start_local_stack(
     with _file_lock(state_file.with_suffix(".lock")):
         state = _read_state(state_file)
         try:
-            found = _reusable(state.get("s3"), MOTO_SERVER, s3_answers)
+            found = _reusable(state.get("s3"), MOTO_SERVER, s3_answers, str(s3_dir))
             if found:
                 s3, adopt = found
                 reused.append("s3")
                 progress(f"moto server (S3) already running on {s3.endpoint}, reused")
             else:
-                s3, adopt = start_moto_server(log_path=logs / "moto-server.log"), True
-                progress(f"moto server (S3) started on {s3.endpoint}")
+                s3 = start_moto_server(log_path=logs / "moto-server.log", data_dir=s3_dir)
+                adopt = True
+                progress(f"moto server (S3) started on {s3.endpoint} (data in {_shown(s3_dir)})")
             if adopt:
                 owned.append(s3)
             state["s3"] = _entry(s3, adopt, state.get("s3"))
+            state["s3"]["data_dir"] = str(s3_dir)
             if dynamodb_engine == "moto":
                 # A DynamoDB Local that a crashed run left on the data is not needed now.
                 found = _reusable(
