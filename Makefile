@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run shell test lint format bench clean
+.PHONY: setup run shell provision test lint format bench clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,11 @@ run: setup
 # `make run` (start that first, in another terminal).
 shell: setup
 	DEBUG=true $(BIN)/python manage.py local_shell
+
+# `provision --stage dev` on the local AWS of a running `make run`: ARGS="--check" (exit 0 in
+# sync, 2 on drift, 1 on an error), ARGS="--dry-run" (the plan), ARGS="--check --json".
+provision: setup
+	DEBUG=true $(BIN)/python manage.py local_provision $(ARGS)
 
 # ruff, then the architecture contracts of pyproject.toml (docs/architecture.md).
 lint: setup
