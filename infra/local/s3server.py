@@ -140,7 +140,10 @@ class PersistentS3:
     def keep_saving(self, stop: threading.Event) -> None:
         while not stop.wait(0.2):
             if self.due():
-                self.save()
+                try:
+                    self.save()
+                except Exception as error:  # said in the log; the server keeps serving
+                    print(f"saving the S3 state failed: {error!r}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -207,3 +207,29 @@ def test_an_error_exits_1_even_with_check(
 
     assert error.returncode == 1
     assert "cannot reach" in str(error)
+
+
+def test_on_aws_endpoints_it_names_account_and_region_and_asks_on_a_terminal(
+    mocked_aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra.provisioning.management.commands import provision as command
+
+    provision("--stage", STAGE)
+    aws.s3().delete_bucket_lifecycle(Bucket=LOGS.name(STAGE))
+    questions: list[str] = []
+    monkeypatch.setattr(command.sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr("builtins.input", lambda prompt: questions.append(prompt) or "no")
+
+    with recorded_calls() as calls:
+        error, out, _ = provision_fails("--stage", STAGE)
+
+    assert error.returncode == 1
+    assert "nothing was changed" in str(error)
+    assert "real AWS: account 123456789012, region ap-southeast-1, credentials " in out
+    assert "1 change(s) planned" in out
+    assert questions == [f"Change stage {STAGE} in account 123456789012? Type 'yes' to go on: "]
+    assert [n for n, _ in calls if not n.startswith(("Describe", "Head", "List", "Get"))] == []
+
+    out, _ = provision("--stage", STAGE, "--yes")  # --yes: no question, the repair is made
+    assert len(questions) == 1
+    assert "bucket anchor-deploy-modes-logs: updated" in out
