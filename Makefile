@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run serve shell test lint format bench reliability chaos clean
+.PHONY: setup run serve shell provision test lint format bench reliability chaos clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,11 @@ serve: setup
 # `make run` (start that first, in another terminal).
 shell: setup
 	DEBUG=true $(BIN)/python manage.py local_shell
+
+# `provision --stage dev` on the local AWS of a running `make run`: ARGS="--check" (exit 0 in
+# sync, 2 on drift, 1 on an error), ARGS="--dry-run" (the plan), ARGS="--check --json".
+provision: setup
+	DEBUG=true $(BIN)/python manage.py local_provision $(ARGS)
 
 # ruff, then the architecture contracts of pyproject.toml (docs/architecture.md).
 lint: setup

@@ -104,6 +104,77 @@ class LifecycleRule:
         return rule
 
 
+# S3's lifecycle constraints (User Guide, "Constraints and considerations for transitions", and
+# the Transition API reference): moto accepts rules AWS rejects, so the declaration is checked
+# against them before any call. Storage classes in the only order objects may move through:
+STORAGE_CLASS_ORDER = (
+    "STANDARD_IA",
+    "INTELLIGENT_TIERING",
+    "ONEZONE_IA",
+    "GLACIER_IR",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+)
+# Days after creation before an object may enter the class (others: 0 or more).
+MIN_TRANSITION_DAYS = {"STANDARD_IA": 30, "ONEZONE_IA": 30}
+# Days an object must stay in a class before the next transition (minimum storage duration).
+MIN_DAYS_IN_CLASS = {"STANDARD_IA": 30, "ONEZONE_IA": 30, "GLACIER_IR": 90, "GLACIER": 90}
+
+
+class InvalidLifecycle(ValueError):
+    """A lifecycle rule that S3 would reject; the message names the rule and the constraint."""
+
+
+def lifecycle_problems(rule: LifecycleRule) -> list[str]:
+    """Every constraint of S3's that this rule breaks (empty when AWS would accept it)."""
+    problems: list[str] = []
+    name = f"lifecycle rule {rule.id}"
+    previous: tuple[int, str] | None = None
+    for days, storage_class in rule.transitions:
+        if storage_class not in STORAGE_CLASS_ORDER:
+            problems.append(f"{name}: unknown storage class {storage_class}")
+            continue
+        minimum = MIN_TRANSITION_DAYS.get(storage_class, 0)
+        if days < minimum:
+            problems.append(
+                f"{name}: {storage_class} needs at least {minimum} days after creation, not {days}"
+            )
+        if previous is not None:
+            before_days, before_class = previous
+            if STORAGE_CLASS_ORDER.index(storage_class) <= STORAGE_CLASS_ORDER.index(before_class):
+                problems.append(
+                    f"{name}: {storage_class} cannot follow {before_class} (objects only move "
+                    f"down {' > '.join(STORAGE_CLASS_ORDER)})"
+                )
+            stay = MIN_DAYS_IN_CLASS.get(before_class, 0)
+            if days - before_days < stay:
+                problems.append(
+                    f"{name}: {storage_class} must come at least {stay} days after "
+                    f"{before_class} (day {before_days + stay} or later, not {days})"
+                )
+        previous = (days, storage_class)
+    if rule.expiration_days is not None:
+        if rule.expiration_days < 1:
+            problems.append(f"{name}: expiration needs at least 1 day, not {rule.expiration_days}")
+        if previous is not None and rule.expiration_days <= previous[0]:
+            problems.append(
+                f"{name}: expiration at {rule.expiration_days} days must come after the last "
+                f"transition ({previous[1]} at {previous[0]} days)"
+            )
+    if rule.abort_multipart_days < 1:
+        problems.append(f"{name}: aborting incomplete uploads needs at least 1 day")
+    return problems
+
+
+def validate_lifecycle(buckets: tuple[Bucket, ...] | None = None) -> None:
+    """Raise InvalidLifecycle naming the first rule S3 would reject (every bucket by default)."""
+    for bucket in BUCKETS if buckets is None else buckets:
+        for rule in bucket.rules:
+            problems = lifecycle_problems(rule)
+            if problems:
+                raise InvalidLifecycle(f"bucket {bucket.role}: {problems[0]}")
+
+
 @dataclass(frozen=True)
 class Bucket:
     """An S3 bucket: private, SSE-S3 encrypted, versioning off, with lifecycle rules."""

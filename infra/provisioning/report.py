@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+import boto3.session
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -75,6 +77,8 @@ class Difference:
     def as_dict(self) -> dict[str, Any]:
         return {
             "property": self.property,
+            "expected": self.declared,
+            "actual": self.live,
             "live": self.live,
             "declared": self.declared,
             "repairable": self.repairable,
@@ -92,6 +96,7 @@ class ResourceReport:
     differences: list[Difference] = field(default_factory=list)
     arn: str | None = None
     outcome: str | None = None  # after apply: created | updated | unchanged | drift
+    planned: list[Difference] = field(default_factory=list)  # what a create would set
 
     @property
     def action(self) -> str:
@@ -101,6 +106,13 @@ class ResourceReport:
         if any(not d.repairable for d in self.differences):
             return "drift"
         return "update" if self.differences else "unchanged"
+
+    @property
+    def status(self) -> str:
+        """As CloudFormation's drift report puts it: in sync, modified or missing."""
+        if not self.exists:
+            return "missing"
+        return "modified" if self.differences else "in sync"
 
     @property
     def label(self) -> str:
@@ -113,7 +125,9 @@ class ResourceReport:
             "name": self.name,
             "arn": self.arn,
             "action": self.outcome or self.action,
+            "status": self.status,
             "differences": [d.as_dict() for d in self.differences],
+            "properties": [d.as_dict() for d in (self.planned or self.differences)],
         }
 
 
@@ -141,6 +155,7 @@ class StageReport:
             "region": self.region,
             "mode": self.mode,
             "ok": not (self.differences if self.mode != "apply" else self.drift),
+            "inSync": not self.differences,
             "resources": [r.as_dict() for r in self.resources],
             "warnings": self.warnings,
         }
@@ -216,3 +231,22 @@ def aws_errors() -> Iterator[None]:
 
 def _quiet(message: str) -> None:
     """The default reporter: say nothing."""
+
+
+def aws_target(endpoints: dict[str, str]) -> str | None:
+    """Who the calls would act as when an endpoint is AWS's own (None for local endpoints).
+
+    Only DynamoDB and S3 may be called (no STS), so this names the credentials, not the account:
+    the profile (or where the keys came from) and the last characters of the access key.
+    """
+    hosts = [urlsplit(url).hostname or "" for url in endpoints.values()]
+    if not any(host.endswith((".amazonaws.com", ".amazonaws.com.cn")) for host in hosts):
+        return None
+    session = boto3.session.Session()
+    credentials = session.get_credentials()
+    if credentials is None:
+        return "none found"
+    key = credentials.access_key or ""
+    source = f"profile {session.profile_name}" if session.profile_name != "default" else ""
+    source = source or getattr(credentials, "method", "") or "default chain"
+    return f"{source}, access key …{key[-4:]}"

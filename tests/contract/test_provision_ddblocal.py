@@ -79,11 +79,11 @@ def test_provision_check_repair_and_teardown_on_dynamodb_local(local_aws: None) 
 
     # 1. provision creates everything, warning once that DynamoDB Local has no tagging.
     out, err = run("provision", "--stage", STAGE)
-    assert out.splitlines()[0] == f"Provisioning stage {STAGE} in region ap-southeast-1"
+    assert out.splitlines()[0].startswith(f"Provisioning stage {STAGE} in region ap-southeast-1 (")
     assert {n: resource_lines(out)[n] for n in resource_names(STAGE)} == dict.fromkeys(
         resource_names(STAGE), "created"
     )
-    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    warnings = [line for line in err.splitlines() if line.strip().startswith("warning:")]
     assert len(warnings) == 1
     assert "does not support tagging" in warnings[0]
     arn = dynamodb.describe_table(TableName=TABLES[0].name(STAGE))["Table"]["TableArn"]
@@ -111,7 +111,7 @@ def test_provision_check_repair_and_teardown_on_dynamodb_local(local_aws: None) 
 
     # 5. check fails, listing every difference; a dry run plans the repair and changes nothing.
     error, out, _ = run_fails("provision", "--stage", STAGE, "--check", "--json")
-    assert error.returncode == 1
+    assert error.returncode == 2
     found = {
         (r["name"], d["property"]) for r in json.loads(out)["resources"] for d in r["differences"]
     }
@@ -159,7 +159,7 @@ def test_production_on_dynamodb_local_warns_once_per_missing_feature_and_carries
 ) -> None:
     out, err = run("provision", "--stage", "production")
 
-    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    warnings = [line for line in err.splitlines() if line.strip().startswith("warning:")]
     assert len(warnings) == 2
     assert "does not support tagging" in warnings[0]
     assert "does not support point-in-time recovery" in warnings[1]

@@ -36,7 +36,7 @@ from tests.provisioning import (
 def test_first_run_prints_the_region_and_creates_every_table_and_bucket(mocked_aws: None) -> None:
     out, err = provision("--stage", STAGE)
 
-    assert out.splitlines()[0] == "Provisioning stage dev in region ap-southeast-1"
+    assert out.splitlines()[0].startswith("Provisioning stage dev in region ap-southeast-1 (")
     assert {name: resource_lines(out)[name] for name in all_names()} == dict.fromkeys(
         all_names(), "created"
     )
@@ -201,7 +201,7 @@ def test_production_tables_get_deletion_protection_and_point_in_time_recovery(
 def test_stage_defaults_to_anchor_stage_from_the_settings(mocked_aws: None) -> None:
     out, _ = provision()
 
-    assert out.splitlines()[0] == "Provisioning stage test in region ap-southeast-1"
+    assert out.splitlines()[0].startswith("Provisioning stage test in region ap-southeast-1 (")
     assert "anchor-deploy-test-projects" in table_names()
 
 
@@ -294,7 +294,7 @@ def test_changed_rules_encryption_versioning_and_billing_are_put_back(mocked_aws
     assert "default encryption: aws:kms (declared: AES256 (SSE-S3))" in out
     assert "versioning: enabled (declared: off)" in out
     assert "billing mode: PROVISIONED (declared: PAY_PER_REQUEST)" in out
-    assert error.returncode == 1
+    assert error.returncode == 2
 
     provision("--stage", STAGE)
 
@@ -451,8 +451,14 @@ def test_dry_run_shows_the_property_that_differs_and_changes_nothing(mocked_aws:
     assert lines["anchor-deploy-dev-deployments"] == "update"
     assert lines["anchor-deploy-dev-artifacts"] == "update"
     assert lines["anchor-deploy-dev-projects"] == "unchanged"
-    assert "index UserDeploymentsIndex: missing (declared: hash userId, range createdAt" in out
-    assert "lifecycle rule expire-artifacts: missing" in out
+    assert (
+        "deployments: index UserDeploymentsIndex: hash userId, range createdAt, projection ALL "
+        "(current: missing)" in out
+    )
+    assert (
+        "artifacts: lifecycle rule expire-artifacts: prefix 'artifacts/', expire at 90 days, "
+        "abort uploads at 7 days (current: missing)" in out
+    )
     assert mutating(calls) == []
     live = aws.dynamodb().describe_table(TableName="anchor-deploy-dev-deployments")["Table"]
     assert sorted(i["IndexName"] for i in live["GlobalSecondaryIndexes"]) == [
@@ -471,7 +477,7 @@ def test_check_exits_0_when_everything_matches(mocked_aws: None) -> None:
     assert mutating(calls) == []
 
 
-def test_check_exits_1_listing_every_difference(mocked_aws: None) -> None:
+def test_check_exits_2_listing_every_difference(mocked_aws: None) -> None:
     provision("--stage", STAGE)
     dynamodb, s3 = aws.dynamodb(), aws.s3()
     dynamodb.update_table(
@@ -487,7 +493,7 @@ def test_check_exits_1_listing_every_difference(mocked_aws: None) -> None:
     with recorded_calls() as calls:
         error, out, _ = provision_fails("--stage", STAGE, "--check")
 
-    assert error.returncode == 1
+    assert error.returncode == 2
     assert str(error) == "stage dev differs from the declaration in 3 place(s)"
     assert "index UserIdIndex: missing" in out
     assert "bucket anchor-deploy-dev-artifacts: 1 difference(s)" in out
@@ -503,12 +509,15 @@ def test_check_with_json_lists_the_differences_for_scripts(mocked_aws: None) -> 
     error, out, _ = provision_fails("--stage", STAGE, "--check", "--json")
 
     document = json.loads(out)
-    assert error.returncode == 1
+    assert error.returncode == 2
     assert document["ok"] is False
     logs = next(r for r in document["resources"] if r["name"] == "anchor-deploy-dev-logs")
     assert logs["differences"] == [
         {
             "property": "lifecycle rule archive-logs",
+            "expected": "prefix 'logs/', GLACIER at 30 days, DEEP_ARCHIVE at 365 days, "
+            "abort uploads at 7 days",
+            "actual": "missing",
             "live": "missing",
             "declared": "prefix 'logs/', GLACIER at 30 days, DEEP_ARCHIVE at 365 days, "
             "abort uploads at 7 days",

@@ -16,6 +16,8 @@ from deployments.repository import (
     get_deployment,
     list_project_deployments,
     list_user_deployments,
+    resolve_deployment_tenant,
+    transition_deployment,
 )
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from deployments.storage import get_build_log, list_artifacts
@@ -232,3 +234,30 @@ def test_demo_data_is_never_loaded_into_production(settings: Any) -> None:
     settings.ANCHOR_STAGE = "production"
     with pytest.raises(CommandError, match="production"):
         call_command("seed_demo", *SMALL, stdout=StringIO())
+
+
+def test_a_second_run_on_data_in_place_writes_nothing_and_rereads_the_hints(
+    s3_puts: list[str],
+) -> None:
+    first = seed()
+    queued = first["tryInFind"]["queued"]
+    user_id = resolve_deployment_tenant(queued)[0]
+    transition_deployment(user_id, queued, S.CANCELED)  # staff cancel it meanwhile
+    writes: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        if not model.name.startswith(("Get", "Query", "Scan", "Describe", "BatchGet")):
+            writes.append(model.name)
+
+    events = aws.dynamodb().meta.events
+    events.register("before-parameter-build.dynamodb", record, unique_id="seed-writes")
+    s3_puts.clear()
+    try:
+        second = seed()
+    finally:
+        events.unregister("before-parameter-build.dynamodb", unique_id="seed-writes")
+
+    assert second["written"] is False
+    assert writes == [] and s3_puts == []
+    assert get_deployment(user_id, queued).status is S.CANCELED  # the staff change stays
+    assert second["tryInFind"].get("queued") != queued

@@ -32,6 +32,7 @@ class Command(BaseCommand):
             )
         env = {**os.environ, **env, "ANCHOR_STAGE": "dev", "DEBUG": "true"}
         argv = [sys.executable, str(localaws.PROJECT_DIR / "manage.py"), "shell"]
+        argv += ["--verbosity", str(options["verbosity"])]
         if options["command"]:
             argv += ["-c", options["command"]]
         dynamodb, s3 = env["AWS_ENDPOINT_URL_DYNAMODB"], env["AWS_ENDPOINT_URL_S3"]

@@ -26,6 +26,8 @@ STAGE = "dev"
 STAFF_GROUP = "Operations"
 STAFF_USERNAME = "operator"
 SERVER_START_TIMEOUT = 60.0
+WATCH_INTERVAL = 0.5  # seconds between looks at the dashboard and the local AWS services
+WATCHED = {localaws.DYNAMODB_LOCAL: "DynamoDB Local", localaws.MOTO_SERVER: "moto server (S3)"}
 # Variables that would send a child to a real AWS account or past the local endpoints.
 UNSAFE_VARIABLES = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL")
 
@@ -67,8 +69,13 @@ class Command(BaseCommand):
         self.stdout.write(self.style.MIGRATE_HEADING("anchor-deploy console, locally"))
         if not settings.DEBUG:
             self.note("DEBUG is off, so runserver serves no static files (`make run` sets it)")
+        migrate: subprocess.Popen[str] | None = None
         try:
             with _stop_signals_interrupt():
+                # Django's own database needs no AWS: migrate while the emulators start.
+                migrate = self.start_child(
+                    _base_environment(), "migrate", "--noinput", "--verbosity", "0"
+                )
                 try:
                     stack = localaws.start_local_stack(
                         local_dir=options["local_dir"].resolve(),
@@ -80,7 +87,8 @@ class Command(BaseCommand):
                 for note in stack.notes:
                     self.note(note)
                 env = child_environment(stack)
-                self.manage(env, "migrate", "--noinput", "--verbosity", "0", label="migrate")
+                self.finish_child(migrate, "migrate")
+                migrate = None
                 self.manage(env, "provision", "--stage", STAGE)
                 # Data kept from an earlier release lacks the status index keys and day counters:
                 # fill them in (projects already complete are skipped, so this is quick).
@@ -92,19 +100,24 @@ class Command(BaseCommand):
                 credentials = self.ensure_staff_account()
                 server, url = self.start_server(env, options["port"])
                 self.ready(url, credentials)
-                code = server.wait()
-                raise CommandError(f"the dashboard server stopped by itself (exit {code})")
+                self.watch(server, stack, options["local_dir"].resolve())
         except KeyboardInterrupt:
             self.stdout.write("")
             self.stdout.write("Stopping ...")
         finally:
+            if migrate is not None and migrate.poll() is None:
+                _stop_group(migrate)
             self.shut_down(server, stack)
 
     # --- progress ---------------------------------------------------------------------------
 
     def progress(self, message: str) -> None:
         now = time.monotonic()
-        self.stdout.write(f"  {message} {self.style.HTTP_INFO(f'({now - self.lap_began:.1f}s)')}")
+        if message.endswith("..."):  # a step beginning: its time comes with the next line
+            self.stdout.write(f"  {message}")
+        else:
+            lap = self.style.HTTP_INFO(f"({now - self.lap_began:.1f}s)")
+            self.stdout.write(f"  {message} {lap}")
         self.lap_began = now
 
     def note(self, message: str) -> None:
@@ -113,15 +126,52 @@ class Command(BaseCommand):
     # --- steps ------------------------------------------------------------------------------
 
     def manage(self, env: dict[str, str], name: str, *arguments: str, label: str = "") -> None:
-        """Run `manage.py NAME ...` as a child with the local endpoints."""
+        """Run `manage.py NAME ...` as a child with the local endpoints, its lines indented."""
         shown = label or " ".join((name, *arguments))
-        self.stdout.write(f"  {shown} ...")
         self.lap_began = time.monotonic()
+        self.finish_child(self.start_child(env, name, *arguments), shown)
+
+    def start_child(self, env: dict[str, str], name: str, *arguments: str) -> subprocess.Popen[str]:
         command = [sys.executable, str(localaws.PROJECT_DIR / "manage.py"), name, *arguments]
-        result = subprocess.run(command, env=env, check=False)
-        if result.returncode != 0:
-            raise CommandError(f"`manage.py {shown}` failed (exit {result.returncode}); see above")
+        return subprocess.Popen(
+            command,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # Ctrl-C reaches us; shutting down ends it
+        )
+
+    def finish_child(self, child: subprocess.Popen[str], shown: str) -> None:
+        """Print a child's lines under its step (indented, so its warnings line up too)."""
+        assert child.stdout is not None
+        for line in child.stdout:
+            self.stdout.write(f"    {line.rstrip()}")
+        code = child.wait()
+        if code != 0:
+            raise CommandError(f"`manage.py {shown}` failed (exit {code}); see above")
         self.progress(f"{shown} done")
+
+    def watch(self, server: subprocess.Popen[bytes], stack: LocalStack, local_dir: Path) -> None:
+        """Wait on the dashboard; restart a local AWS service that dies under it, saying so."""
+        while True:
+            code = server.poll()
+            if code is not None:
+                raise CommandError(f"the dashboard server stopped by itself (exit {code})")
+            for service in _unique(stack.owned):
+                if service._process is None or service._process.poll() is None:
+                    continue
+                label = WATCHED[service.name]
+                said = f"{label} stopped unexpectedly (exit {service._process.returncode})"
+                self.stdout.write(self.style.ERROR(f"{said} — restarting"))
+                try:
+                    replacement = localaws.restart_service(stack, service, local_dir)
+                except LocalServiceError as error:
+                    raise CommandError(f"{said}; restarting it failed: {error}") from error
+                self.stdout.write(
+                    f"  {label} restarted on {replacement.endpoint} (pid {replacement.pid})"
+                )
+            time.sleep(WATCH_INTERVAL)
 
     def ensure_staff_account(self) -> tuple[str, str] | None:
         """A staff account in the Operations group: created with a new password if none exists."""
@@ -152,7 +202,7 @@ class Command(BaseCommand):
         command = [
             sys.executable,
             str(localaws.PROJECT_DIR / "manage.py"),
-            "runserver",
+            "local_runserver",
             f"{localaws.LOOPBACK}:{port}",
         ]
         # A session of its own, so shutting down can end runserver and its autoreloader child
@@ -179,6 +229,10 @@ class Command(BaseCommand):
                 "  (shown this once; "
                 f"`DEBUG=true .venv/bin/python manage.py changepassword {username}` sets a new one)"
             )
+        self.stdout.write(
+            f"  Times are {settings.TIME_ZONE} time (UTC+8) here, in the request log and on "
+            "every page; they are stored in UTC."
+        )
         self.stdout.write("  Press Ctrl-C to stop the dashboard and the local AWS services.")
 
     def shut_down(self, server: subprocess.Popen[bytes] | None, stack: LocalStack | None) -> None:
@@ -203,14 +257,17 @@ class Command(BaseCommand):
                     )
 
 
-def child_environment(stack: LocalStack) -> dict[str, str]:
-    """The environment of every child: this one, pointed at the local endpoints with dummy keys."""
+def _base_environment() -> dict[str, str]:
     # Children inherit PATH, DEBUG and the rest; the AWS variables are replaced, never read.
     env = {k: v for k, v in os.environ.items() if k not in UNSAFE_VARIABLES}
-    env.update(stack.environment())
     env["ANCHOR_STAGE"] = STAGE
     env["PYTHONUNBUFFERED"] = "1"  # children's lines appear in order with ours
     return env
+
+
+def child_environment(stack: LocalStack) -> dict[str, str]:
+    """The environment of every child: this one, pointed at the local endpoints with dummy keys."""
+    return {**_base_environment(), **stack.environment()}
 
 
 def _unique(services: list[localaws.LocalService]) -> list[localaws.LocalService]:

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from textwrap import shorten
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from deployments.repository import import_deployments
+from deployments.repository import get_deployment, import_deployments, list_project_deployments
 from deployments.schemas import DeploymentStatus
 from deployments.storage import get_build_log, put_artifact, put_build_log
 from infra.core.errors import NotFound, RepositoryError, Unavailable
@@ -28,6 +29,7 @@ DEFAULT_MAX_DEPLOYMENTS = 2500
 MAX_TENANTS = 100
 IMPORT_CHUNK = 250  # deployments per import_deployments call (calls run in parallel)
 S = DeploymentStatus
+SINGAPORE = ZoneInfo("Asia/Singapore")
 
 
 @dataclass
@@ -110,7 +112,7 @@ class Command(BaseCommand):
                 f"{tenants} tenants, at most {max_deployments:,} deployments a project)"
             )
             say(
-                f"  times are relative to {anchor:%Y-%m-%d %H:%M:%S} UTC "
+                f"  times are relative to {_singapore(anchor)} "
                 + ("(the first seed's, found in the data)" if found else "(now: a first seed)")
             )
             built = [
@@ -118,42 +120,32 @@ class Command(BaseCommand):
                 for plan in plans
             ]
             say(f"  generated in {time.monotonic() - started:.1f}s")
-            # S3 objects are written in tenant order and the last tenant's last log (the
-            # sentinel) once more at the very end: if it is there, an earlier run wrote them all
-            # and the S3 store kept them. An emulator that restarted lost the sentinel too.
+            # Everything is written in tenant order and the last tenant's last log (the
+            # sentinel) once more at the very end: if DynamoDB holds the sentinel deployment and
+            # S3 its log, an earlier run wrote it all and both stores kept it, so nothing is
+            # written (staff changes made since stay as they are). An S3 emulator that lost its
+            # data lost the sentinel too.
             sentinel = _sentinel(built[-1])
-            objects = (
-                rewrite
-                or sentinel is None
-                or not get_build_log(
-                    sentinel.record.user_id, sentinel.record, tail_lines=0
-                ).available
-            )
-            say(
-                "  build logs and artifacts: "
-                + (
-                    "writing them"
-                    if objects
-                    else "S3 still holds them from an earlier run (--rewrite-objects writes them)"
-                )
-            )
+            objects = rewrite or sentinel is None or not _log_stored(sentinel)
+            in_place = found and not objects and _deployment_stored(sentinel)
             totals = Totals()
             highlights = Highlights()
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seed") as pool:
-                for plan, tenant in zip(plans, built, strict=True):
-                    tenant_started = time.monotonic()
-                    counts = self._write_tenant(pool, tenant, objects=objects, last=sentinel)
-                    totals.add(counts)
+            if in_place:
+                say("  demo data already in place (DynamoDB and S3): nothing written")
+                for tenant in built:
+                    totals.add(_counted(tenant))
                     highlights.collect(tenant, datetime.now(UTC))
-                    say(
-                        f"  [{plan.index + 1}/{tenants}] {plan.user_id:<18} {plan.company:<22} "
-                        f"{counts.projects} projects ({counts.new_projects} new), "
-                        f"{counts.deployments:,} deployments, {counts.logs:,} logs, "
-                        f"{counts.artifacts:,} artifacts  "
-                        f"{time.monotonic() - tenant_started:.1f}s"
+            else:
+                say(
+                    "  build logs and artifacts: "
+                    + (
+                        "writing them"
+                        if objects
+                        else "S3 still holds them (--rewrite-objects writes them)"
                     )
-            if objects and sentinel is not None and sentinel.log is not None:
-                put_build_log(sentinel.record, sentinel.log)
+                )
+                self._write_all(plans, built, totals, highlights, objects, sentinel, say, workers)
+            highlights.refresh(built, datetime.now(UTC))
         except Unavailable as error:
             raise CommandError(
                 f"{error} (is stage {settings.ANCHOR_STAGE} provisioned and reachable? "
@@ -174,6 +166,7 @@ class Command(BaseCommand):
             "buildLogs": totals.logs,
             "artifacts": totals.artifacts,
             "objectsWritten": objects,
+            "written": not in_place,
             "seconds": round(elapsed, 1),
             "tryInFind": highlights.as_dict(),
         }
@@ -183,6 +176,34 @@ class Command(BaseCommand):
         self._print_summary(summary, highlights)
 
     # --- steps ---------------------------------------------------------------------------------
+
+    def _write_all(
+        self,
+        plans: list[demo.TenantPlan],
+        built: list[demo.DemoTenant],
+        totals: Totals,
+        highlights: Highlights,
+        objects: bool,
+        sentinel: demo.DemoDeployment | None,
+        say: Callable[[str], None],
+        workers: int,
+    ) -> None:
+        tenants = len(plans)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seed") as pool:
+            for plan, tenant in zip(plans, built, strict=True):
+                tenant_started = time.monotonic()
+                counts = self._write_tenant(pool, tenant, objects=objects, last=sentinel)
+                totals.add(counts)
+                highlights.collect(tenant, datetime.now(UTC))
+                say(
+                    f"  [{plan.index + 1}/{tenants}] {plan.user_id:<18} {plan.company:<22} "
+                    f"{counts.projects} projects ({counts.new_projects} new), "
+                    f"{counts.deployments:,} deployments, {counts.logs:,} logs, "
+                    f"{counts.artifacts:,} artifacts  "
+                    f"{time.monotonic() - tenant_started:.1f}s"
+                )
+        if objects and sentinel is not None and sentinel.log is not None:
+            put_build_log(sentinel.record, sentinel.log)
 
     def _anchor(self, first: demo.TenantPlan) -> tuple[datetime, bool]:
         """The moment demo times are relative to: found from the first project if seeded before."""
@@ -242,19 +263,61 @@ class Command(BaseCommand):
         return counts
 
     def _print_summary(self, summary: dict[str, Any], highlights: Highlights) -> None:
-        statuses = ", ".join(f"{count:,} {name}" for name, count in summary["statuses"].items())
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Done in {summary['seconds']}s: {summary['tenants']} tenants, "
-                f"{summary['projects']} projects ({summary['newProjects']} new), "
-                f"{summary['deployments']:,} deployments ({statuses}), "
-                f"{summary['buildLogs']:,} build logs, {summary['artifacts']:,} artifacts"
-                + ("." if summary["objectsWritten"] else " (already in S3).")
+        if not summary["written"]:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo data already in place, nothing written ({summary['seconds']}s): "
+                    f"{summary['tenants']} tenants, {summary['projects']} projects, "
+                    f"{summary['deployments']:,} deployments as seeded, "
+                    f"{summary['buildLogs']:,} build logs, {summary['artifacts']:,} artifacts."
+                )
             )
-        )
-        self.stdout.write("Ids to paste into Find:")
+        else:
+            statuses = ", ".join(f"{n:,} {name}" for name, n in summary["statuses"].items())
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Done in {summary['seconds']}s: {summary['tenants']} tenants, "
+                    f"{summary['projects']} projects ({summary['newProjects']} new), "
+                    f"{summary['deployments']:,} deployments ({statuses}), "
+                    f"{summary['buildLogs']:,} build logs, {summary['artifacts']:,} artifacts"
+                    + ("." if summary["objectsWritten"] else " (already in S3).")
+                )
+            )
+        self.stdout.write("Ids to paste into Find: (as the data stands now)")
         for label, value, note in highlights.rows():
             self.stdout.write(f"  {label:<34} {value:<22} {note}")
+
+
+def _singapore(moment: datetime) -> str:
+    """A moment as Singapore time, labelled (the one zone the console shows)."""
+    return f"{moment.astimezone(SINGAPORE):%Y-%m-%d %H:%M:%S} Singapore time"
+
+
+def _log_stored(deployment: demo.DemoDeployment) -> bool:
+    record = deployment.record
+    return get_build_log(record.user_id, record, tail_lines=0).available
+
+
+def _deployment_stored(deployment: demo.DemoDeployment | None) -> bool:
+    if deployment is None:
+        return False
+    try:
+        get_deployment(deployment.record.user_id, deployment.record.deployment_id)
+    except NotFound:
+        return False
+    return True
+
+
+def _counted(tenant: demo.DemoTenant) -> Totals:
+    """What seeding this tenant wrote (as generated; staff may have changed statuses since)."""
+    counts = Totals(tenants=1, projects=len(tenant.projects))
+    for project in tenant.projects:
+        for deployment in project.deployments:
+            counts.deployments += 1
+            counts.statuses[deployment.record.status.value] += 1
+            counts.logs += deployment.log is not None
+            counts.artifacts += len(deployment.artifacts)
+    return counts
 
 
 def _sentinel(tenant: demo.DemoTenant) -> demo.DemoDeployment | None:
@@ -302,6 +365,28 @@ class Highlights:
                     self._keep("failed", record.deployment_id, shorten(record.error or "", 60))
                 if record.status is S.QUEUED:
                     self._keep("queued", record.deployment_id, f"{tenant.user_id}/{plan.name}")
+
+    def refresh(self, tenants: list[demo.DemoTenant], moment: datetime) -> None:
+        """Re-read the hints whose state staff can change (a stuck or a queued build) from the
+        data, so a later start never describes a build someone has since cancelled or failed."""
+        for key, status in (("stuck", S.BUILDING), ("queued", S.QUEUED)):
+            self.found.pop(key, None)
+            for tenant in tenants:
+                for project in tenant.projects:
+                    if key == "stuck" and not project.plan.stuck:
+                        continue
+                    if key in self.found:
+                        break
+                    page = list_project_deployments(
+                        tenant.user_id, project.record.project_id, status=status, limit=1
+                    )
+                    for record in page.items:
+                        if key == "stuck" and record.started_at:
+                            hours = (moment - record.started_at).total_seconds() / 3600
+                            self._keep(key, record.deployment_id, f"building for {hours:.1f} h")
+                        elif key == "queued":
+                            note = f"{tenant.user_id}/{project.plan.name}"
+                            self._keep(key, record.deployment_id, note)
 
     LABELS = {
         "tenant": "a tenant (userId)",
