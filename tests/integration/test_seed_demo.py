@@ -28,7 +28,8 @@ from infra.local.management.commands import seed_demo
 from projects.repository import get_project, list_user_projects
 from tests.conftest import build_stage
 
-SMALL = ("--tenants", "2", "--max-deployments", "30")
+# One writer: moto in-process is not safe under threads.
+SMALL = ("--tenants", "2", "--max-deployments", "30", "--workers", "1")
 S = DeploymentStatus
 
 

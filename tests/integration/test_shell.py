@@ -25,7 +25,8 @@ from staff.management.commands.shell import Command as ShellCommand
 from tests.conftest import build_stage
 
 ROOT = Path(__file__).resolve().parents[2]
-SMALL = ("--tenants", "2", "--max-deployments", "10", "--verbosity", "0")
+# One writer: moto in-process is not safe under threads.
+SMALL = ("--tenants", "2", "--max-deployments", "10", "--verbosity", "0", "--workers", "1")
 
 
 def first_tenant() -> tuple[str, str, str]:
