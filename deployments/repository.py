@@ -10,12 +10,12 @@ from typing import Any
 
 from deployments import derived
 from deployments.schemas import (
-    FINAL_STATUSES,
     CreateDeploymentSchema,
     DeploymentSchema,
     DeploymentStatus,
     UpdateDeploymentSchema,
 )
+from deployments.summary import advance_summary
 from infra.core import aws
 from infra.core.dynamo import (
     Page,
@@ -32,7 +32,6 @@ from infra.core.errors import (
     Conflict,
     InvalidTransition,
     NotFound,
-    RepositoryError,
     Unavailable,
     ValidationError,
     aws_errors,
@@ -123,15 +122,6 @@ def new_deployment_id() -> str:
 
 def _not_found(deployment_id: str) -> NotFound:
     return NotFound(f"deployment {deployment_id} not found")
-
-
-def _summary(deployment: DeploymentSchema) -> dict[str, Any]:
-    return {
-        "deploymentId": deployment.deployment_id,
-        "status": deployment.status.value,
-        "commitSha": deployment.commit_sha,
-        "createdAt": format_timestamp(deployment.created_at),
-    }
 
 
 def _parse_status(status: DeploymentStatus | str) -> DeploymentStatus:
@@ -331,7 +321,7 @@ def create_deployment(
     the day's counter, so a deployment is never created for a project the tenant does not own
     and the counters never disagree with the rows. A transaction cancelled by a conflict with
     another write (or by throttling) is tried again. The project's latestDeployment summary then
-    moves forward to it (_advance_summary), never backwards.
+    moves forward to it (deployments.summary.advance_summary), never backwards.
     """
     payload = validate(CreateDeploymentSchema, data)
     if not valid_user_id(user_id) or not PROJECT_ID_PATTERN.match(str(project_id)):
@@ -379,7 +369,7 @@ def create_deployment(
         raise Conflict(
             f"deployment {deployment.deployment_id} already exists", cause=cancelled.error
         ) from cancelled.error
-    _advance_summary(deployment)
+    advance_summary(deployment)
     return deployment
 
 
@@ -441,7 +431,7 @@ def import_deployments(
             if newest is None or deployment.created_at > newest.created_at:
                 newest = deployment
     if newest is not None:
-        _advance_summary(newest)
+        advance_summary(newest)
     return written
 
 
@@ -454,67 +444,6 @@ def _add_counts(user_id: str, project_id: str, items: list[dict[str, Any]]) -> N
         )
         with condition_check():
             aws.dynamodb().update_item(**update)
-
-
-_EARLIER = {  # for one deployment, the statuses its summary may move on from to this one
-    DeploymentStatus.BUILDING: ("queued",),
-    **{final: ("queued", "building") for final in FINAL_STATUSES},
-}
-
-
-def _advance_summary(deployment: DeploymentSchema) -> None:
-    """Move the project's latestDeployment summary forward to `deployment`, never backwards.
-
-    One conditional write, made after every create and every status change: the summary takes
-    this deployment when it is newer than the one shown (createdAt, then deploymentId), or when
-    it is the one shown and its status is further along (queued → building → final). So however
-    writes interleave, the summary ends on the newest deployment in its latest status, and a
-    delayed write never moves it back. Losing the condition is not an error; the write is
-    best-effort (the deployment itself is stored): if AWS fails here, a warning is logged and the
-    summary catches up with the deployment's next change.
-    """
-    key, owned, values = _Keys.project(deployment.project_id, deployment.user_id)
-    summary = _summary(deployment)
-    values = {
-        **values,
-        ":summary": to_value(summary),
-        ":createdAt": to_value(summary["createdAt"]),
-        ":deploymentId": to_value(deployment.deployment_id),
-    }
-    newer = (
-        "attribute_not_exists(latestDeployment)"
-        " OR latestDeployment.createdAt < :createdAt"
-        " OR (latestDeployment.createdAt = :createdAt"
-        " AND latestDeployment.deploymentId < :deploymentId)"
-    )
-    earlier = _EARLIER.get(deployment.status, ())
-    if earlier:
-        placeholders = [f":earlier{i}" for i in range(len(earlier))]
-        values.update({p: to_value(v) for p, v in zip(placeholders, earlier, strict=True)})
-        newer += (
-            " OR (latestDeployment.deploymentId = :deploymentId"
-            f" AND latestDeployment.#status IN ({', '.join(placeholders)}))"
-        )
-    request: dict[str, Any] = {
-        "TableName": PROJECTS.name(),
-        "Key": key,
-        "UpdateExpression": "SET latestDeployment = :summary",
-        "ConditionExpression": f"{owned} AND ({newer})",
-        "ExpressionAttributeValues": values,
-    }
-    if earlier:
-        request["ExpressionAttributeNames"] = {"#status": "status"}
-    try:
-        with condition_check():  # a newer summary already there is not an error
-            aws.dynamodb().update_item(**request)
-    except RepositoryError as error:
-        logger.warning(
-            "project %s: latestDeployment summary not moved to %s (%s): %s",
-            deployment.project_id,
-            deployment.deployment_id,
-            deployment.status.value,
-            error,
-        )
 
 
 def transition_deployment(
@@ -598,13 +527,13 @@ def _transition(
         )
         if cancelled is None:
             deployment = DeploymentSchema.model_validate({**current, **changes})
-            _advance_summary(deployment)
+            advance_summary(deployment)
             return deployment
         old = cancelled.old(0) or _read_consistent(current, deployment_id, missing_ok=True)
         if old and old.get("writeToken") == changes["writeToken"]:
             # Our own transition, retried after its answer was lost: it happened.
             deployment = read_record(DeploymentSchema, old)
-            _advance_summary(deployment)
+            advance_summary(deployment)
             return deployment
         if not old or (user_id is not None and old.get("userId") != user_id):
             raise _not_found(deployment_id) from cancelled.error

@@ -9,7 +9,6 @@ from typing import Annotated, TypeVar
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     PlainSerializer,
 )
@@ -44,21 +43,15 @@ class InputModel(StoredModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
-def _parse_timestamp(value: object) -> object:
-    if isinstance(value, str) and value.endswith("Z"):
-        return value[:-1] + "+00:00"
-    return value
-
-
 def _require_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamp must carry a time zone")
     return value.astimezone(UTC)
 
 
+# pydantic parses ISO-8601 with `Z` itself; the zone is required and normalised to UTC.
 Timestamp = Annotated[
     datetime,
-    BeforeValidator(_parse_timestamp),
     AfterValidator(_require_utc),
     PlainSerializer(format_timestamp, return_type=str, when_used="json"),
 ]
