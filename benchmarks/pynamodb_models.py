@@ -45,8 +45,8 @@ def build(endpoint: str, aws_region: str, projects_table: str, deployments_table
             index_name = "ProjectStatusIndex"
             projection = AllProjection()
 
-        projectId = UnicodeAttribute(hash_key=True)
-        statusKey = UnicodeAttribute(range_key=True)
+        projectStatus = UnicodeAttribute(hash_key=True)
+        SK = UnicodeAttribute(range_key=True)
 
     class DeploymentModel(Model):
         class Meta:
@@ -63,7 +63,7 @@ def build(endpoint: str, aws_region: str, projects_table: str, deployments_table
         message = UnicodeAttribute(null=True)
         branch = UnicodeAttribute()
         status = UnicodeAttribute()
-        statusKey = UnicodeAttribute()
+        projectStatus = UnicodeAttribute()
         createdAt = UnicodeAttribute()
         updatedAt = UnicodeAttribute()
         startedAt = UnicodeAttribute(null=True)

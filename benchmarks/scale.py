@@ -299,11 +299,11 @@ def run(sizes: tuple[int, int], repeat: int, *, quick: bool) -> int:
             lambda: dynamodb.query(
                 TableName=table,
                 IndexName=PROJECT_STATUS_INDEX,
-                KeyConditionExpression="projectId = :pk AND begins_with(statusKey, :p)",
+                KeyConditionExpression="projectStatus = :ps AND begins_with(SK, :p)",
                 FilterExpression="userId = :u",
                 ExpressionAttributeValues={
-                    ":pk": {"S": project_id},
-                    ":p": {"S": "error#"},
+                    ":ps": {"S": f"{project_id}#error"},
+                    ":p": {"S": "DEPLOYMENT#"},
                     ":u": {"S": user_id},
                 },
                 ScanIndexForward=False,
@@ -339,8 +339,8 @@ def run(sizes: tuple[int, int], repeat: int, *, quick: bool) -> int:
         ),
         "filtered list 25 (error)": lambda: list(
             deployment_model.status_index.query(
-                project_id,
-                deployment_model.statusKey.startswith("error#"),
+                f"{project_id}#error",
+                deployment_model.SK.startswith("DEPLOYMENT#"),
                 filter_condition=deployment_model.userId == user_id,
                 scan_index_forward=False,
                 limit=PAGE + 1,

@@ -1,14 +1,17 @@
 """What the deployments table derives from each deployment, kept by the same writes as the rows.
 
-- `statusKey` (`{status}#{createdAt}#{deploymentId}`): the sort key of ProjectStatusIndex, so a
-  project's deployments of one status are one Query, newest first, whatever their density;
+- `projectStatus` (`{projectId}#{status}`): the partition key of ProjectStatusIndex (its sort
+  key is the table's own SK), so a project's deployments of one status are one Query of their
+  own partition, newest first, whatever their density. A status-qualified partition rather than
+  a `begins_with` on one partition per project: measured on DynamoDB Local at 100,000
+  deployments, the begins_with Query took 27 ms, the exact partition 2-3 ms (as fast as at 1,000);
 - per-project, per-day counter items (PK = projectId, SK = `COUNTS#{yyyy-mm-dd}`, a Singapore
   day) holding how many of the day's deployments are in each status, and `rev`, a number every
   change adds one to (the recount's optimistic lock). A chart of 30 days is one Query of at most
   31 small items.
 
 Counter items carry `userId` (the tenant filter of the chart's Query) but neither `createdAt`,
-`deploymentId` nor `statusKey`, so no index of the table ever holds them, and every list of
+`deploymentId` nor `projectStatus`, so no index of the table ever holds them, and every list of
 deployments reads `begins_with(SK, "DEPLOYMENT#")`.
 """
 
@@ -35,13 +38,13 @@ def sort_key(created_at: str, deployment_id: str) -> str:
     return f"{SK_PREFIX}{created_at}#{deployment_id}"
 
 
-def status_key(status: str, created_at: str, deployment_id: str) -> str:
-    """The ProjectStatusIndex sort key: status first, then the base table's order."""
-    return f"{status}#{created_at}#{deployment_id}"
+def project_status(project_id: str, status: str) -> str:
+    """The ProjectStatusIndex partition key of a project's deployments in one status."""
+    return f"{project_id}#{status}"
 
 
-def status_key_of(item: dict[str, Any]) -> str:
-    return status_key(item["status"], item["createdAt"], item["deploymentId"])
+def project_status_of(item: dict[str, Any]) -> str:
+    return project_status(item["projectId"], item["status"])
 
 
 def counter_day(created_at: datetime | str) -> date:
@@ -116,10 +119,10 @@ def counts_of(item: dict[str, Any]) -> Counter[str]:
 
 
 def with_derived_keys(item: dict[str, Any]) -> dict[str, Any]:
-    """A stored deployment item (camelCase) completed with its table key and statusKey."""
+    """A stored deployment item (camelCase) completed with its table key and projectStatus."""
     return {
         "PK": item["projectId"],
         "SK": sort_key(item["createdAt"], item["deploymentId"]),
         **item,
-        "statusKey": status_key_of(item),
+        "projectStatus": project_status_of(item),
     }

@@ -1,7 +1,7 @@
 """Offline maintenance of the deployments table: recounting a project's derived data from its rows.
 
 The one place (with the command that calls it) allowed to read a whole partition: it fills in
-what items written before the status index and the day counters lack — each item's statusKey
+what items written before the status index and the day counters lack — each item's projectStatus
 and the per-day counter items — and then marks the project complete (`derivedVersion`), so its
 filtered pages and chart turn on. Idempotent (a second run changes nothing) and safe beside live
 writes: each counter item is replaced only if its `rev` is still the one read before the rows
@@ -82,7 +82,7 @@ def project_ref(project_id: str) -> ProjectRef:
 
 
 def recount_project(project: ProjectRef) -> Recount:
-    """Fill in the project's statusKeys and counters from its rows, then mark it complete."""
+    """Fill in the project's status-index keys and counters from its rows, then mark it complete."""
     result = Recount(project.project_id)
     for attempt in range(1, ATTEMPTS + 1):
         result.attempts = attempt
@@ -132,7 +132,7 @@ def _rows(project_id: str) -> Iterator[dict[str, Any]]:
     return _partition(
         project_id,
         derived.SK_PREFIX,
-        ProjectionExpression="PK, SK, deploymentId, createdAt, #status, statusKey",
+        ProjectionExpression="PK, SK, projectId, deploymentId, createdAt, #status, projectStatus",
         ExpressionAttributeNames={"#status": "status"},
     )
 
@@ -146,17 +146,17 @@ def _counter_revs(project_id: str) -> dict[date, tuple[int, Counter[str]]]:
 
 
 def _set_status_keys(rows: list[dict[str, Any]]) -> int:
-    """Give every row its statusKey (conditional on the status it was computed from)."""
+    """Give every row its projectStatus (conditional on the status it was computed from)."""
     changed = 0
     for row in rows:
-        want = derived.status_key_of(row)
-        if row.get("statusKey") == want:
+        want = derived.project_status_of(row)
+        if row.get("projectStatus") == want:
             continue
         with condition_check() as check:
             aws.dynamodb().update_item(
                 TableName=TABLE.name(),
                 Key=to_item({"PK": row["PK"], "SK": row["SK"]}),
-                UpdateExpression="SET statusKey = :key",
+                UpdateExpression="SET projectStatus = :key",
                 ConditionExpression="#status = :status",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
@@ -166,7 +166,7 @@ def _set_status_keys(rows: list[dict[str, Any]]) -> int:
             )
         # A failed condition means a live transition moved the row, and it wrote the key itself.
         changed += not check.failed
-        row["statusKey"] = want
+        row["projectStatus"] = want
     return changed
 
 

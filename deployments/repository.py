@@ -113,7 +113,7 @@ class _Keys:
 
     @staticmethod
     def status_index_cursor(item: dict[str, Any]) -> dict[str, str]:
-        return {k: item[k] for k in ("PK", "SK", "projectId", "statusKey")}
+        return {k: item[k] for k in ("PK", "SK", "projectStatus")}
 
 
 def new_deployment_id() -> str:
@@ -184,7 +184,7 @@ def list_project_deployments(
     """The tenant's project's deployments, newest first, optionally of one status: one Query.
 
     Without a status the Query reads the project's partition; with one, ProjectStatusIndex
-    (`statusKey` begins with the status), so a page costs one call of `limit + 1` items however
+    (the partition `{projectId}#{status}`), so a page costs one call of `limit + 1` items however
     rare the status is. Rows are filtered on `userId` inside DynamoDB. A project of another
     tenant raises NotFound: when a first page comes back empty the project is read to tell "no
     deployments" from "not yours" — unless `owner_checked`, for a caller that reads the project
@@ -201,13 +201,14 @@ def list_project_deployments(
     kwargs: dict[str, Any] = {"TableName": DEPLOYMENTS.name(), "FilterExpression": tenant}
     if wanted:
         kwargs["IndexName"] = PROJECT_STATUS_INDEX
-        kwargs["KeyConditionExpression"] = "projectId = :pk AND begins_with(statusKey, :prefix)"
-        prefix, key_of = f"{wanted.value}#", _Keys.status_index_cursor
+        kwargs["KeyConditionExpression"] = "projectStatus = :pk AND begins_with(SK, :prefix)"
+        partition = derived.project_status(project_id, wanted.value)
+        prefix, key_of = SK_PREFIX, _Keys.status_index_cursor
     else:
         kwargs["KeyConditionExpression"] = "PK = :pk AND begins_with(SK, :prefix)"
-        prefix, key_of = SK_PREFIX, _Keys.table_cursor
+        partition, prefix, key_of = project_id, SK_PREFIX, _Keys.table_cursor
     kwargs["ExpressionAttributeValues"] = {
-        ":pk": to_value(project_id),
+        ":pk": to_value(partition),
         ":prefix": to_value(prefix),
         **values,
     }
@@ -316,7 +317,7 @@ def create_deployment(
 ) -> DeploymentSchema:
     """Queue a deployment of the tenant's project.
 
-    One transaction writes the deployment with its statusKey (conditional on its key being new),
+    One transaction writes the deployment with its projectStatus (conditional on its key being new),
     checks that the project exists and belongs to the tenant, and adds one queued deployment to
     the day's counter, so a deployment is never created for a project the tenant does not own
     and the counters never disagree with the rows. A transaction cancelled by a conflict with
@@ -400,7 +401,7 @@ def import_deployments(
     change made since): each chunk's keys are looked up with one keys-only range Query (falling
     back to BatchGetItem when the range holds many other items), and only the missing items are
     put with BatchWriteItem (25 per call, unprocessed items retried). Every item carries its
-    statusKey, and the day counters are added for exactly the items written, so imported data
+    projectStatus, and the day counters are added for exactly the items written, so imported data
     looks as if created one by one. Batch writes cannot be conditional or transactional, so a
     live push never comes this way (use create_deployment); should the process die between a
     batch and its counters, `manage.py recount_deployments --project` puts them right.
@@ -481,7 +482,7 @@ def _transition(
     known: DeploymentSchema | None = None,
 ) -> DeploymentSchema:
     """One transaction: the deployment's status (conditional on the status it moves from, the
-    tenant and, for a stuck build, startedAt) with its statusKey, and the day counter (one less
+    tenant and, for a stuck build, startedAt) with its projectStatus, and the day counter (one less
     of the old status, one more of the new), so counters never disagree with rows. Sets startedAt
     on building, endedAt on a final status. `user_id=None` is the orchestrator's unscoped path.
 
@@ -555,9 +556,7 @@ def _transition_changes(
     changes: dict[str, Any] = {
         "status": target.value,
         "updatedAt": moment,
-        "statusKey": derived.status_key(
-            target.value, current["createdAt"], current["deploymentId"]
-        ),
+        "projectStatus": derived.project_status(current["projectId"], target.value),
     }
     if target is DeploymentStatus.BUILDING:
         changes["startedAt"] = moment

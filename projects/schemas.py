@@ -92,7 +92,7 @@ class ProjectSchema(StoredModel):
     updated_at: Timestamp
     latest_deployment: LatestDeployment | None = None
     version: int = 1
-    # How far the project's deployments carry the derived keys and counters (statusKey, per-day
+    # How far the project's deployments carry the derived keys and counters (projectStatus, per-day
     # counts): infra.core.resources.DERIVED_VERSION once complete; 0 for a project stored before
     # they existed, until `manage.py recount_deployments` has filled them in.
     derived_version: int = 0

@@ -207,10 +207,10 @@ BUCKET_ENCRYPTION = {
 USER_ID_INDEX = "UserIdIndex"
 DEPLOYMENT_ID_INDEX = "DeploymentIdIndex"
 USER_DEPLOYMENTS_INDEX = "UserDeploymentsIndex"
-# A project's deployments by status, newest first: hash projectId, range statusKey
+# A project's deployments by status, newest first: hash projectStatus (`{projectId}#{status}`),
 # (`{status}#{createdAt}#{deploymentId}`), kept by the conditional write that changes a status.
 PROJECT_STATUS_INDEX = "ProjectStatusIndex"
-# The version of the derived keys and counters (statusKey, per-day counts) a project's
+# The version of the derived keys and counters (projectStatus, per-day counts) a project's
 # deployments carry; a project item records the version its data was last completed to
 # (`derivedVersion`), by create_project/import_project or by `manage.py recount_deployments`.
 DERIVED_VERSION = 1
@@ -221,7 +221,7 @@ DEPLOYMENTS = Table(
     indexes=(
         Index(DEPLOYMENT_ID_INDEX, "deploymentId"),
         Index(USER_DEPLOYMENTS_INDEX, "userId", "createdAt"),
-        Index(PROJECT_STATUS_INDEX, "projectId", "statusKey"),
+        Index(PROJECT_STATUS_INDEX, "projectStatus", "SK"),
     ),
 )
 TABLES = (PROJECTS, DEPLOYMENTS)

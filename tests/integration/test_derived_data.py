@@ -149,7 +149,7 @@ def test_random_creates_and_transitions_leave_every_counter_equal_to_a_recount(p
 
 
 def _strip_derived(project) -> None:
-    """Make the project look as stored before this release: no statusKey, no counters."""
+    """Make the project look as stored before this release: no projectStatus, no counters."""
     client = aws.dynamodb()
     for item in client.query(
         TableName=DEPLOYMENTS.name(),
@@ -161,7 +161,7 @@ def _strip_derived(project) -> None:
             client.delete_item(TableName=DEPLOYMENTS.name(), Key=key)
         else:
             client.update_item(
-                TableName=DEPLOYMENTS.name(), Key=key, UpdateExpression="REMOVE statusKey"
+                TableName=DEPLOYMENTS.name(), Key=key, UpdateExpression="REMOVE projectStatus"
             )
     client.update_item(
         TableName=PROJECTS.name(),

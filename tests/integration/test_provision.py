@@ -81,8 +81,8 @@ def test_tables_have_the_declared_keys_indexes_billing_tags_and_no_deletion_prot
         "DeploymentIdIndex": ([{"AttributeName": "deploymentId", "KeyType": "HASH"}], "ALL"),
         "ProjectStatusIndex": (
             [
-                {"AttributeName": "projectId", "KeyType": "HASH"},
-                {"AttributeName": "statusKey", "KeyType": "RANGE"},
+                {"AttributeName": "projectStatus", "KeyType": "HASH"},
+                {"AttributeName": "SK", "KeyType": "RANGE"},
             ],
             "ALL",
         ),

@@ -100,7 +100,7 @@ def test_dry_run_json_plans_each_property_of_a_missing_resource_and_changes_noth
     planned = {p["property"]: (p["actual"], p["expected"]) for p in deployments["properties"]}
     assert planned["index ProjectStatusIndex"] == (
         "missing",
-        "hash projectId, range statusKey, projection ALL",
+        "hash projectStatus, range SK, projection ALL",
     )
     assert planned["billing mode"] == ("missing", "PAY_PER_REQUEST")
     assert [
