@@ -29,6 +29,7 @@ from tests.reliability.conftest import scale
 
 pytestmark = [
     pytest.mark.contract,
+    # Committed rows: the staff thread writes the audit trail from its own connection.
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("aws_stage"),
     pytest.mark.parametrize("aws_stage", ["ddblocal"], indirect=True),
