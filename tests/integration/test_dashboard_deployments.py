@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -416,7 +417,8 @@ def orchestrator_first(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[...
         real = deployments.transition_deployment
 
         def racing(user_id: str, deployment_id: str, *args: Any, **kwargs: Any):
-            move(deployment_id)
+            # The orchestrator is another process: not part of the request being served.
+            contextvars.Context().run(move, deployment_id)
             return real(user_id, deployment_id, *args, **kwargs)
 
         monkeypatch.setattr(deployments, "transition_deployment", racing)
