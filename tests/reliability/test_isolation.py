@@ -173,7 +173,7 @@ def _dashboard_patterns() -> list[tuple[str, list[str]]]:
 
 def test_every_dashboard_url_with_another_tenants_ids_leaks_nothing_to_any_role(aws_stage):
     victims = []
-    for n in range(scale(ci=3, full=10)):
+    for n in range(scale(ci=3, full=12)):
         tenant = f"victim-{n}"
         for m in range(2):
             project = projects.create_project(
