@@ -168,31 +168,37 @@ def test_hostile_input_everywhere_is_a_4xx_never_a_500_and_never_stored(operatio
         statuses[f"{target} {response.status_code}"] += 1
         assert response.status_code < 500, (target, response.status_code)
 
-    @settings(max_examples=per_target, deadline=None, suppress_health_check=FIXTURES)
-    @given(field=st.sampled_from(["name", "repo_url", "branch"]), value=HOSTILE)
-    def form_field(field: str, value: str) -> None:
-        current = projects.get_project(TENANT, victim.project_id)
-        data = {
-            "name": current.name,
-            "repo_url": current.repo_url,
-            "branch": current.branch,
-            "expected_version": str(current.version),
-            "reason": "fuzzing",
-            field: value,
-        }
-        record(f"edit {field}", client.post(edit, data))
+    def form_field(field: str) -> None:
+        @settings(max_examples=per_target, deadline=None, suppress_health_check=FIXTURES)
+        @given(value=HOSTILE)
+        def one(value: str) -> None:
+            current = projects.get_project(TENANT, victim.project_id)
+            data = {
+                "name": current.name,
+                "repo_url": current.repo_url,
+                "branch": current.branch,
+                "expected_version": str(current.version),
+                "reason": "fuzzing",
+                field: value,
+            }
+            record(f"edit {field}", client.post(edit, data))
 
-    @settings(max_examples=per_target, deadline=None, suppress_health_check=FIXTURES)
-    @given(value=HOSTILE, where=st.sampled_from(["user_id", "project_id", "deployment_id"]))
-    def url_parameter(value: str, where: str) -> None:
-        value = re.sub(r"[/\x00-\x1f\x7f]", "", value) or "x"
-        if where == "deployment_id":
-            url = reverse("admin:deployments_deployment_detail", args=[TENANT, value])
-        elif where == "project_id":
-            url = reverse("admin:projects_project_detail", args=[TENANT, value])
-        else:
-            url = reverse("admin:tenant_detail", args=[value])
-        record(f"url {where}", client.get(url))
+        one()
+
+    def url_parameter(where: str) -> None:
+        @settings(max_examples=per_target, deadline=None, suppress_health_check=FIXTURES)
+        @given(value=HOSTILE)
+        def one(value: str) -> None:
+            value = re.sub(r"[/\x00-\x1f\x7f]", "", value) or "x"
+            if where == "deployment_id":
+                url = reverse("admin:deployments_deployment_detail", args=[TENANT, value])
+            elif where == "project_id":
+                url = reverse("admin:projects_project_detail", args=[TENANT, value])
+            else:
+                url = reverse("admin:tenant_detail", args=[value])
+            record(f"url {where}", client.get(url))
+
+        one()
 
     @settings(max_examples=per_target, deadline=None, suppress_health_check=FIXTURES)
     @given(cursor=HOSTILE, status=HOSTILE, query=HOSTILE)
@@ -201,13 +207,16 @@ def test_hostile_input_everywhere_is_a_4xx_never_a_500_and_never_stored(operatio
         record("status", client.get(project_page, {"status": status}))
         record("find q", client.get(reverse("admin:find"), {"q": query}))
 
-    form_field()
-    url_parameter()
+    for field in ("name", "repo_url", "branch"):
+        form_field(field)
+    for where in ("user_id", "project_id", "deployment_id"):
+        url_parameter(where)
     query_parameters()
     stored = _stored_projects_are_valid()
     print(f"\nhostile input: {sum(statuses.values())} requests {dict(sorted(statuses.items()))}")
     print(f"stored projects, every one valid: {stored}")
-    assert sum(statuses.values()) >= per_target * 5
+    per_target_seen = Counter(target.rsplit(" ", 1)[0] for target in statuses.elements())
+    assert min(per_target_seen.values()) >= per_target * 0.9, per_target_seen  # each target
 
 
 def test_the_repository_refuses_what_the_forms_would(aws_stage):
