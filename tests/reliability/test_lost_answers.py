@@ -173,7 +173,13 @@ def test_thirty_percent_lost_answers_give_no_false_failure_and_no_double_write(
     # Read back: each write stored exactly once, in the state the caller was told.
     stored = stored_statuses(TENANT, target.project_id)
     assert stored == expected_status
-    names = Counter(p.name for p in projects.list_user_projects(TENANT, limit=100).items)
+    names: Counter[str] = Counter()
+    cursor = None
+    while True:  # every project of the tenant, page by page
+        listed = projects.list_user_projects(TENANT, limit=100, cursor=cursor)
+        names.update(p.name for p in listed.items)
+        if not (cursor := listed.next_cursor):
+            break
     assert all(count == 1 for count in names.values())
     assert len(names) == len(made) + rounds
     assert _counters_match_rows(target.project_id)
