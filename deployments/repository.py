@@ -374,20 +374,13 @@ def create_deployment(
     return deployment
 
 
-def _own_write(cancelled: Any, position: int, token: str, key: dict[str, Any]) -> bool:
+def _own_write(cancelled: Any, position: int, token: str, item: dict[str, Any]) -> bool:
     """Whether a transaction cancelled on item `position` found that item written by this very
     call (its token), i.e. an earlier attempt took effect and only its answer was lost."""
     if not cancelled.failed(position):
         return False
-    old = cancelled.old(position)
-    if not old:  # DynamoDB did not return the item: read it
-        with aws_errors():
-            found = (
-                aws.dynamodb()
-                .get_item(TableName=DEPLOYMENTS.name(), Key=key, ConsistentRead=True)
-                .get("Item")
-            )
-        old = from_item(found or {})
+    # DynamoDB returns the stored item with the reason; where it does not, read it.
+    old = cancelled.old(position) or _read_consistent(item, item["deploymentId"], missing_ok=True)
     return old.get("writeToken") == token
 
 

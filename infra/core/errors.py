@@ -135,19 +135,21 @@ _MISSING_RESOURCE = {
     "ResourceNotFoundException": "DynamoDB table or index",
     "NoSuchBucket": "S3 bucket",
 }
-_REFUSED_CREDENTIALS = {
-    "AccessDenied",
-    "AccessDeniedException",
-    "Forbidden",
-    "403",
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "MissingAuthenticationToken",
-}
+# How AWS refuses a caller: no permission, or credentials it does not accept (provisioning words
+# these two differently, so they are kept apart).
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "Forbidden", "403"})
+BAD_CREDENTIALS_CODES = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "MissingAuthenticationToken",
+    }
+)
+_REFUSED_CREDENTIALS = ACCESS_DENIED_CODES | BAD_CREDENTIALS_CODES
 
 
 def error_code(error: BaseException) -> str:

@@ -24,21 +24,14 @@ from botocore.exceptions import (
 )
 from django.conf import settings
 
+from infra.core.errors import ACCESS_DENIED_CODES, BAD_CREDENTIALS_CODES
+
 # S3 bucket names: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a
 # letter or digit. The stage rule keeps ours short, but ANCHOR_BUCKET_SUFFIX can break it.
 BUCKET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 # How an endpoint says it lacks an API altogether (DynamoDB Local: tagging, continuous backups).
 _UNSUPPORTED_CODES = {"UnknownOperationException"}
-_ACCESS_DENIED_CODES = {"AccessDenied", "AccessDeniedException", "Forbidden", "403"}
-_BAD_CREDENTIALS_CODES = {
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "ExpiredTokenException",
-}
 _INDEX_BUSY = {"CREATING", "UPDATING", "DELETING"}
 # A resource that differs in these is not the declared one (perhaps not even ours): leave it be.
 _IDENTITY = {"key schema", "region"}
@@ -203,11 +196,11 @@ def aws_errors() -> Iterator[None]:
     except ClientError as error:
         code, message = _code(error), " ".join(_message(error).split())
         operation = getattr(error, "operation_name", "the call")
-        if code in _ACCESS_DENIED_CODES:
+        if code in ACCESS_DENIED_CODES:
             raise ProvisioningError(
                 f"access denied: AWS refused {operation} ({code}): {message}"
             ) from error
-        if code in _BAD_CREDENTIALS_CODES:
+        if code in BAD_CREDENTIALS_CODES:
             raise ProvisioningError(
                 f"AWS rejected the credentials on {operation} ({code}): {message}"
             ) from error
