@@ -9,7 +9,7 @@ from django.contrib.admin.models import LogEntry
 from django.http import HttpRequest
 from django.urls import URLPattern, URLResolver, reverse
 
-from staff.permissions import FIND, VIEW
+from staff.permissions import FIND, VIEW, VIEW_AUDIT
 
 
 class AnchorAdminSite(admin.AdminSite):
@@ -25,18 +25,26 @@ class AnchorAdminSite(admin.AdminSite):
 
     def get_urls(self) -> list[URLPattern | URLResolver]:
         # Dashboard routes go before the admin's own list, which ends in a catch-all.
+        from anchor_site.audit_trail import urlpatterns as audit_urls
+        from anchor_site.exports import urlpatterns as export_urls
         from deployments.views import urlpatterns as deployment_urls
         from projects.views import urlpatterns as project_urls
 
-        return [*project_urls, *deployment_urls, *super().get_urls()]
+        return [
+            *project_urls,
+            *deployment_urls,
+            *export_urls,
+            *audit_urls,
+            *super().get_urls(),
+        ]
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
         """The admin's app list with a Dashboard section first, as permissions allow."""
         apps = super().get_app_list(request, app_label)
-        for app in apps:  # the admin's action log is the console's audit trail: say so
+        for app in apps:  # Django's own action log now holds only staff account changes
             for model in app["models"]:
                 if model["object_name"] == "LogEntry":
-                    model["name"] = "Audit trail"
+                    model["name"] = "Staff account changes"
         if app_label is None and request.user.has_perm(VIEW):
             # The menu mirrors the views' own checks: ids need FIND, a tenant's userId only VIEW.
             label = (
@@ -45,6 +53,8 @@ class AnchorAdminSite(admin.AdminSite):
                 else "Find a tenant"
             )
             entries: list[dict[str, Any]] = [_entry(label, "admin:find")]
+            if request.user.has_perm(VIEW_AUDIT):
+                entries.append(_entry("Audit trail", "admin:audit"))
             apps.insert(
                 0,
                 {
@@ -70,7 +80,8 @@ def _entry(name: str, url_name: str) -> dict[str, Any]:
 
 
 class AuditTrailAdmin(admin.ModelAdmin):
-    """The audit trail: every staff action and cross-tenant look-up, read-only."""
+    """Django's own action log (staff accounts and groups changed in the admin), read-only; the
+    console's audit trail is its own page (anchor_site.audit_trail)."""
 
     list_display = ("action_time", "user", "object_repr", "change_message")
     list_filter = ("action_time", "user", "content_type")

@@ -12,6 +12,7 @@ class DeploymentAccess(models.Model):
         permissions = [
             ("cancel_deployment", "Can cancel a queued or building deployment"),
             ("fail_deployment", "Can mark a stuck build as error"),
+            ("redeploy_deployment", "Can queue a new deployment of the same commit"),
         ]
 
     def __str__(self) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from deployments import derived
@@ -33,6 +34,7 @@ from infra.core.errors import (
     InvalidTransition,
     NotFound,
     Unavailable,
+    Unreadable,
     ValidationError,
     aws_errors,
     condition_check,
@@ -81,6 +83,7 @@ logger = logging.getLogger("anchor.repository")
 
 ID_PATTERN = DEPLOYMENT_ID_PATTERN
 SK_PREFIX = derived.SK_PREFIX
+REQUEST_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 IMPORT_CHUNK = 1000  # deployments whose existence one keys-only range Query checks
 
 
@@ -93,6 +96,11 @@ class _Keys:
     @staticmethod
     def item(project_id: str, sort_key: str) -> dict[str, Any]:
         return to_item({"PK": project_id, "SK": sort_key})
+
+    @staticmethod
+    def request(request_key: str) -> str:
+        """The sort key of a create request's idempotency guard (create_deployment_once)."""
+        return f"REQUEST#{request_key}"
 
     @staticmethod
     def tenant(user_id: str | None) -> tuple[str, dict[str, Any]]:
@@ -260,6 +268,78 @@ def list_user_deployments(
     )
 
 
+EXPORT_PAGE = 1000  # items per Query page of an export: memory holds one page at a time
+
+
+def iter_tenant_deployments(
+    user_id: str,
+    *,
+    project_id: str | None = None,
+    status: DeploymentStatus | str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Iterator[DeploymentSchema | Unreadable]:
+    """Every deployment of the tenant, newest first, optionally of one project, one status and
+    created in [since, until): for streamed exports. Tenant-scoped (a Query on the tenant's
+    index, or on the project's partition filtered on `userId`, so another tenant's project
+    yields nothing); never a Scan. Pages of EXPORT_PAGE items are read one at a time with
+    boto3's paginator, so memory stays flat whatever the tenant's size; a stored item the
+    schema rejects is yielded as Unreadable (with its attributes) rather than dropped.
+    """
+    if not valid_user_id(user_id):
+        return
+    wanted = _parse_status(status) if status else None
+    low = format_timestamp(since) if since else None
+    high = format_timestamp(until - timedelta(milliseconds=1)) if until else None
+    values: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    kwargs: dict[str, Any] = {"TableName": DEPLOYMENTS.name(), "ScanIndexForward": False}
+    if project_id is not None:
+        if not PROJECT_ID_PATTERN.match(str(project_id)):
+            return
+        tenant, values = _Keys.tenant(user_id)
+        kwargs["FilterExpression"] = tenant
+        if wanted:
+            kwargs["IndexName"] = PROJECT_STATUS_INDEX
+            key, partition = "projectStatus", derived.project_status(project_id, wanted.value)
+        else:
+            key, partition = "PK", project_id
+        lo, hi = f"{SK_PREFIX}{low or ''}", f"{SK_PREFIX}{high or '~'}"
+        kwargs["KeyConditionExpression"] = f"{key} = :pk AND SK BETWEEN :lo AND :hi"
+        values = {**values, ":pk": to_value(partition), ":lo": to_value(lo), ":hi": to_value(hi)}
+    else:
+        kwargs["IndexName"] = USER_DEPLOYMENTS_INDEX
+        condition = "userId = :userId"
+        values = {":userId": to_value(user_id)}
+        if low and high:
+            condition += " AND createdAt BETWEEN :lo AND :hi"
+            values |= {":lo": to_value(low), ":hi": to_value(high)}
+        elif low:
+            condition += " AND createdAt >= :lo"
+            values[":lo"] = to_value(low)
+        elif high:
+            condition += " AND createdAt <= :hi"
+            values[":hi"] = to_value(high)
+        kwargs["KeyConditionExpression"] = condition
+        if wanted:
+            kwargs["FilterExpression"] = "#status = :status"
+            names["#status"] = "status"
+            values[":status"] = to_value(wanted.value)
+    kwargs["ExpressionAttributeValues"] = values
+    if names:
+        kwargs["ExpressionAttributeNames"] = names
+    pages = aws.dynamodb().get_paginator("query").paginate(
+        **kwargs, PaginationConfig={"PageSize": EXPORT_PAGE}
+    )
+    with aws_errors():
+        for response in pages:
+            for item in response.get("Items", []):
+                try:
+                    yield read_record(DeploymentSchema, from_item(item))
+                except Unreadable as error:
+                    yield error
+
+
 @dataclass(frozen=True)
 class DayCounts:
     """How many of the deployments created on one Singapore day are in each status."""
@@ -324,6 +404,36 @@ def create_deployment(
     another write (or by throttling) is tried again. The project's latestDeployment summary then
     moves forward to it (deployments.summary.advance_summary), never backwards.
     """
+    return _create(user_id, project_id, data, request_key=None)[0]
+
+
+def create_deployment_once(
+    user_id: str,
+    project_id: str,
+    data: CreateDeploymentSchema | dict[str, Any],
+    *,
+    request_key: str,
+) -> tuple[DeploymentSchema, bool]:
+    """create_deployment, at most once per `request_key` (a staff form's idempotency key):
+    returns (deployment, True) when this call queued it, or (the deployment an earlier request
+    with the same key queued, False). Tenant-scoped like create_deployment.
+
+    The key is guarded by a small item `REQUEST#{key}` in the project's partition, put in the
+    same transaction as the deployment (conditional on being new), so two requests racing with
+    one key create one deployment whatever the timing. ValidationError for a malformed key.
+    """
+    if not isinstance(request_key, str) or not REQUEST_KEY_PATTERN.match(request_key):
+        raise ValidationError({"request_key": ["The form has expired; open it again."]})
+    return _create(user_id, project_id, data, request_key=request_key)
+
+
+def _create(
+    user_id: str,
+    project_id: str,
+    data: CreateDeploymentSchema | dict[str, Any],
+    *,
+    request_key: str | None,
+) -> tuple[DeploymentSchema, bool]:
     payload = validate(CreateDeploymentSchema, data)
     if not valid_user_id(user_id) or not PROJECT_ID_PATTERN.match(str(project_id)):
         raise NotFound(f"project {project_id} not found")
@@ -341,37 +451,71 @@ def create_deployment(
     item = {**derived.with_derived_keys(deployment.to_stored()), "writeToken": token}
     project_key, owned, owned_values = _Keys.project(project_id, user_id)
     day = derived.counter_day(deployment.created_at)
-    cancelled = transact(
-        [
+    writes: list[dict[str, Any]] = [
+        {
+            "Put": {
+                "TableName": DEPLOYMENTS.name(),
+                "Item": to_item(item),
+                "ConditionExpression": "attribute_not_exists(PK)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        },
+        {
+            "ConditionCheck": {
+                "TableName": PROJECTS.name(),
+                "Key": project_key,
+                "ConditionExpression": owned,
+                "ExpressionAttributeValues": owned_values,
+            }
+        },
+        {"Update": derived.counter_update(project_id, user_id, day, {"queued": 1})},
+    ]
+    if request_key is not None:
+        # Attribute names of its own: the guard must not appear in any index of deployments.
+        guard = {
+            "PK": project_id,
+            "SK": _Keys.request(request_key),
+            "requestUserId": user_id,
+            "requestSortKey": item["SK"],
+            "requestedAt": item["createdAt"],
+        }
+        writes.append(
             {
                 "Put": {
                     "TableName": DEPLOYMENTS.name(),
-                    "Item": to_item(item),
+                    "Item": to_item(guard),
                     "ConditionExpression": "attribute_not_exists(PK)",
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
-            },
-            {
-                "ConditionCheck": {
-                    "TableName": PROJECTS.name(),
-                    "Key": project_key,
-                    "ConditionExpression": owned,
-                    "ExpressionAttributeValues": owned_values,
-                }
-            },
-            {"Update": derived.counter_update(project_id, user_id, day, {"queued": 1})},
-        ]
-    )
+            }
+        )
+    cancelled = transact(writes)
     if cancelled is not None and not _own_write(
         cancelled, 0, token, _Keys.item(project_id, item["SK"])
     ):
         if cancelled.failed(1):
             raise NotFound(f"project {project_id} not found") from cancelled.error
+        if request_key is not None and cancelled.failed(3):
+            return _requested(user_id, project_id, request_key, cancelled.old(3)), False
         raise Conflict(
             f"deployment {deployment.deployment_id} already exists", cause=cancelled.error
         ) from cancelled.error
     advance_summary(deployment)
-    return deployment
+    return deployment, True
+
+
+def _requested(
+    user_id: str, project_id: str, request_key: str, guard: dict[str, Any]
+) -> DeploymentSchema:
+    """The deployment an earlier request with this key created (read on the table, consistent)."""
+    if not guard:
+        guard = _read_consistent(
+            {"PK": project_id, "SK": _Keys.request(request_key)}, "", missing_ok=True
+        )
+    if guard.get("requestUserId") != user_id:  # another tenant's key: not ours to reveal
+        raise Conflict("this request was already made for another record")
+    found = _read_consistent({"PK": project_id, "SK": guard["requestSortKey"]}, "")
+    return DeploymentSchema.model_validate(found)
 
 
 def _own_write(cancelled: Any, position: int, token: str, item: dict[str, Any]) -> bool:

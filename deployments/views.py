@@ -20,14 +20,20 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from anchor_site.dashboard import concurrently, dashboard_view, render
+from anchor_site.forms import ActionForm, RedeployForm
 from deployments import repository as deployments
 from deployments import storage
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core.dynamo import now
-from infra.core.errors import InvalidTransition, Misconfigured, RepositoryError
+from infra.core.errors import (
+    InvalidTransition,
+    Misconfigured,
+    RepositoryError,
+    ValidationError,
+)
 from infra.core.resources import ARTIFACTS_RETENTION_DAYS
 from staff import actions
-from staff.permissions import CANCEL, FAIL, VIEW
+from staff.permissions import CANCEL, FAIL, REDEPLOY, VIEW
 
 LOG_LINES = 200
 logger = logging.getLogger("anchor.dashboard")
@@ -116,6 +122,8 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
         for action in (CANCEL_ACTION, FAIL_ACTION)
         if action.allowed(deployment, moment) and request.user.has_perm(action.permission)
     ]
+    if request.user.has_perm(REDEPLOY):
+        actions.append({"action": REDEPLOY_LINK, "url": _redeploy_url(deployment)})
     return render(
         request,
         "admin/anchor/deployment_detail.html",
@@ -183,23 +191,45 @@ def _not_allowed_message(action: Action, deployment: DeploymentSchema) -> str:
     return action.not_allowed.format(status=deployment.status.value, since=since)
 
 
+def _confirm_page(
+    request: HttpRequest,
+    deployment: DeploymentSchema,
+    action: Action | RedeployLink,
+    form: ActionForm,
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "admin/anchor/deployment_confirm.html",
+        _context(deployment, title=action.title, action=action, form=form),
+        status=status,
+    )
+
+
 def _perform(
     request: HttpRequest, action: Action, user_id: str, deployment_id: str
 ) -> HttpResponse:
-    """GET asks to confirm; POST calls the use case (write + audit) and says how it went."""
+    """GET asks to confirm (and for a reason); POST calls the use case (write + audit with the
+    reason) and says how it went."""
     deployment = deployments.get_deployment(user_id, deployment_id)
     detail_url = _detail_url(deployment)
     if not action.allowed(deployment, now()):
         messages.error(request, _not_allowed_message(action, deployment))
         return HttpResponseRedirect(detail_url)
     if request.method != "POST":
-        return render(
-            request,
-            "admin/anchor/deployment_confirm.html",
-            _context(deployment, title=action.title, action=action),
-        )
+        return _confirm_page(request, deployment, action, ActionForm())
+    form = ActionForm(request.POST)
+    if not form.is_valid():
+        return _confirm_page(request, deployment, action, form, status=400)
     try:
-        action.perform(request.user, user_id, deployment_id, known=deployment)
+        action.perform(
+            request.user,
+            user_id,
+            deployment_id,
+            reason=form.cleaned_data["reason"],
+            known=deployment,
+        )
     except InvalidTransition as error:
         # Lost a race (the orchestrator moved it meanwhile): say what it is now, change nothing.
         if error.current_status in (None, deployment.status.value):
@@ -229,6 +259,62 @@ def deployment_fail(request: HttpRequest, user_id: str, deployment_id: str) -> H
     return _perform(request, FAIL_ACTION, user_id, deployment_id)
 
 
+@dataclass(frozen=True)
+class RedeployLink:
+    """What the pages say about a redeploy (it makes a new deployment, so it is no Action)."""
+
+    verb: str = "redeploy"
+    title: str = actions.REDEPLOY_TITLE
+    question: str = (
+        "Queue a new deployment of this commit? The project builds the same commit, branch and "
+        "message again; this deployment stays as it is."
+    )
+    button: str = "Yes, redeploy it"
+    target: DeploymentStatus = DeploymentStatus.QUEUED
+
+
+REDEPLOY_LINK = RedeployLink()
+
+
+def _redeploy_url(deployment: DeploymentSchema) -> str:
+    return reverse(
+        "admin:deployments_deployment_redeploy",
+        args=[deployment.user_id, deployment.deployment_id],
+    )
+
+
+@dashboard_view(REDEPLOY)
+@require_http_methods(["GET", "POST"])
+def deployment_redeploy(request: HttpRequest, user_id: str, deployment_id: str) -> HttpResponse:
+    """GET shows the commit and asks to confirm; POST queues a new deployment of it and
+    redirects there. The form's key makes a double POST queue one deployment, not two."""
+    deployment = deployments.get_deployment(user_id, deployment_id)
+    if request.method != "POST":
+        return _confirm_page(request, deployment, REDEPLOY_LINK, RedeployForm.new())
+    form = RedeployForm(request.POST)
+    if not form.is_valid():
+        return _confirm_page(request, deployment, REDEPLOY_LINK, form, status=400)
+    try:
+        new = actions.redeploy(
+            request.user,
+            user_id,
+            deployment_id,
+            reason=form.cleaned_data["reason"],
+            request_key=form.cleaned_data["request_key"],
+            known=deployment,
+        )
+    except actions.ProjectGone as error:
+        messages.error(request, f"Nothing was redeployed: {error}.")
+        return HttpResponseRedirect(_detail_url(deployment))
+    except ValidationError as error:
+        for problems in error.errors.values():
+            for problem in problems:
+                form.add_error(None, problem)
+        return _confirm_page(request, deployment, REDEPLOY_LINK, form, status=400)
+    messages.success(request, f"Redeployed {deployment_id} as {new.deployment_id}: it is queued.")
+    return HttpResponseRedirect(_detail_url(new))
+
+
 _BASE = "tenants/<str:user_id>/deployments/<str:deployment_id>/"
 
 urlpatterns = [
@@ -236,4 +322,5 @@ urlpatterns = [
     path(_BASE + "log/", deployment_log, name="deployments_deployment_log"),
     path(_BASE + "cancel/", deployment_cancel, name="deployments_deployment_cancel"),
     path(_BASE + "fail/", deployment_fail, name="deployments_deployment_fail"),
+    path(_BASE + "redeploy/", deployment_redeploy, name="deployments_deployment_redeploy"),
 ]

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from anchor_site.forms import ReasonField
 from infra.core.errors import ValidationError
 from infra.core.schemas import validate
 from projects.schemas import ProjectSchema, UpdateProjectSchema
@@ -37,6 +38,7 @@ class ProjectEditForm(forms.Form):
         widget=forms.TextInput(attrs={"class": "vTextField"}),
         help_text="The git branch that deploys, e.g. main.",
     )
+    reason = ReasonField(help_text="Why you are changing the project (3 to 500 characters).")
     expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**53)
 
     required_css_class = "required"  # the admin's bold labels
@@ -59,7 +61,9 @@ class ProjectEditForm(forms.Form):
         if self.errors:
             return data
         try:
-            self.update = validate(UpdateProjectSchema, data)
+            self.update = validate(
+                UpdateProjectSchema, {k: v for k, v in data.items() if k != "reason"}
+            )
         except ValidationError as error:
             self.add_schema_errors(error)
         return data

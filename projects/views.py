@@ -236,6 +236,7 @@ def project_edit(request: HttpRequest, user_id: str, project_id: str) -> HttpRes
             project_id,
             changes,
             expected_version=form.cleaned_data["expected_version"],
+            reason=form.cleaned_data["reason"],
             known=project,
         )
     except Conflict:

@@ -1,43 +1,80 @@
-"""The audit trail: staff actions and cross-tenant look-ups in the admin's own action log."""
+"""The audit trail: staff actions, cross-tenant look-ups and exports, in Django's own database."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.contenttypes.models import ContentType
 
-from infra.core.errors import NotFound
+from infra.core.errors import NotFound, ValidationError
+from infra.core.ids import DEPLOYMENT_ID_PATTERN, PROJECT_ID_PATTERN, valid_user_id
 from infra.core.scope import cross_tenant
+from staff.models import AuditEntry, AuditKind, RecordType
 
 T = TypeVar("T")
+
+REASON_MIN, REASON_MAX = 3, 500
+
+
+def clean_reason(reason: str | None) -> str:
+    """The reason given for a staff action, trimmed; ValidationError unless 3 to 500 characters."""
+    text = " ".join(str(reason or "").split())
+    if not REASON_MIN <= len(text) <= REASON_MAX:
+        raise ValidationError(
+            {
+                "reason": [
+                    f"Give a reason of {REASON_MIN} to {REASON_MAX} characters "
+                    f"(this one has {len(text)})."
+                ]
+            }
+        )
+    return text
+
+
+def record_type_of(object_id: str) -> str:
+    """What an id names: a project, a deployment, a tenant — or nothing the console links to."""
+    if PROJECT_ID_PATTERN.match(object_id):
+        return RecordType.PROJECT
+    if DEPLOYMENT_ID_PATTERN.match(object_id):
+        return RecordType.DEPLOYMENT
+    if valid_user_id(object_id):
+        return RecordType.TENANT
+    return RecordType.NONE
 
 
 def audit(
     user: AbstractBaseUser,
     *,
     action: str,
-    object_id: str,
-    object_repr: str,
-    model: type,
+    object_id: str = "",
+    object_repr: str = "",
+    kind: str = AuditKind.OTHER,
+    tenant: str = "",
+    reason: str = "",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> LogEntry:
-    """Record a staff action in the admin's own action log: who, when, what, before → after."""
-    before, after = before or {}, after or {}
+    record_type: str | None = None,
+    model: type | None = None,  # accepted for older callers; the kind says what it was about
+) -> AuditEntry:
+    """Record a staff action: who, when, what kind, which tenant and record, why, before → after."""
+    before, after = dict(before or {}), dict(after or {})
     changes = [
         f"{key}: {before.get(key, '—')} → {after.get(key, '—')}"
         for key in sorted(set(before) | set(after))
     ]
     message = f"{action}" + (f" ({'; '.join(changes)})" if changes else "")
-    return LogEntry.objects.create(
+    return AuditEntry.objects.create(
         user_id=user.pk,
-        content_type=ContentType.objects.get_for_model(model, for_concrete_model=False),
-        object_id=object_id,
-        object_repr=object_repr[:200],
-        action_flag=CHANGE,
+        username=user.get_username(),
+        kind=kind,
+        tenant=tenant if valid_user_id(tenant) else "",
+        record_type=record_type_of(object_id) if record_type is None else record_type,
+        object_id=object_id[:64],
+        object_repr=(object_repr or object_id)[:200],
+        reason=reason,
+        before=before,
+        after=after,
         change_message=message,
     )
 
@@ -45,7 +82,7 @@ def audit(
 def audited_lookup(
     user: AbstractBaseUser,
     record_id: str,
-    model: type,
+    model: type | None,
     resolve: Callable[[str], T],
     *,
     via: str = "",
@@ -53,10 +90,12 @@ def audited_lookup(
     """CROSS-TENANT: `resolve(record_id)` (an id's owner), recorded in the audit trail whatever
     the outcome — found, not found, or failed because AWS could not be reached."""
     outcome = "failed: the data plane could not be reached"
+    owner_id = ""
     try:
         with cross_tenant(f"audited look-up of {record_id}"):
             owner = resolve(record_id)
-        outcome = f"owned by tenant {owner if isinstance(owner, str) else owner[0]}"
+        owner_id = owner if isinstance(owner, str) else owner[0]
+        outcome = f"owned by tenant {owner_id}"
         return owner
     except NotFound:
         outcome = "not found"
@@ -67,5 +106,7 @@ def audited_lookup(
             action=f"Cross-tenant look-up of {record_id}{via}: {outcome}",
             object_id=record_id,
             object_repr=f"look-up {record_id}",
-            model=model,
+            kind=AuditKind.LOOKUP,
+            tenant=owner_id,
+            record_type=record_type_of(record_id) if owner_id else RecordType.NONE,
         )

@@ -10,6 +10,8 @@ FIND = "projects.find_by_id"
 EDIT_PROJECT = "projects.edit_project"
 CANCEL = "deployments.cancel_deployment"
 FAIL = "deployments.fail_deployment"
+REDEPLOY = "deployments.redeploy_deployment"
+VIEW_AUDIT = "staff.view_auditentry"
 
 
 def require(staff: AbstractBaseUser, permission: str) -> None:

@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.contrib.admin.models import LogEntry
 from django.test import Client
 from django.urls import reverse
 
@@ -23,6 +22,7 @@ from infra.core.resources import DEPLOYMENTS, LOGS, log_key
 from infra.local import localaws
 from projects import repository as projects
 from staff import actions
+from staff.models import AuditEntry
 
 # The dashboard is exercised on moto; the repository's own suite covers DynamoDB Local.
 pytestmark = [
@@ -35,6 +35,7 @@ TENANT, OTHER = "tenant-a", "tenant-b"
 PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "Add pricing page"}
 MISSING_ID = "dpl_0000000000000000"
 PAGES = ("detail", "log", "cancel", "fail")
+REASON = {"reason": "The tenant asked support to stop it"}
 
 
 def url(page: str, user_id: str, deployment_id: str) -> str:
@@ -230,7 +231,7 @@ def test_anonymous_and_non_staff_users_get_the_admin_login_and_no_data(client_as
         assert response.status_code == 302
         assert urlsplit(response["Location"]).path == reverse("admin:login")
     assert stored_status(deployment) is S.QUEUED
-    assert not LogEntry.objects.exists()
+    assert not AuditEntry.objects.exists()
 
 
 @pytest.mark.parametrize("page", ["cancel", "fail"])
@@ -246,7 +247,7 @@ def test_support_staff_may_look_but_not_act(client_as, make, page):
         assert "Permission denied" in page_text(response)
     assert client.get(url("detail", TENANT, deployment.deployment_id)).status_code == 200
     assert stored_status(deployment) is S.BUILDING
-    assert not LogEntry.objects.exists()
+    assert not AuditEntry.objects.exists()
 
 
 @pytest.mark.parametrize("role", ["support", "operations"])
@@ -298,7 +299,7 @@ def test_another_tenants_deployment_under_this_tenants_url_is_the_same_404_as_a_
     assert without_csrf_tokens(stolen) == without_csrf_tokens(missing)
     assert "tenant A" not in page_text(stolen)
     assert stored_status(theirs) is S.BUILDING
-    assert not LogEntry.objects.exists()
+    assert not AuditEntry.objects.exists()
 
 
 def test_a_method_other_than_get_or_post_is_refused(client_as, make):
@@ -369,7 +370,7 @@ def test_cancel_confirmed_cancels_says_so_and_records_who_did_what(client_as, ma
     deployment = make(status)
 
     response = client_as("operations").post(
-        url("cancel", TENANT, deployment.deployment_id), follow=True
+        url("cancel", TENANT, deployment.deployment_id), REASON, follow=True
     )
 
     assert response.redirect_chain == [(url("detail", TENANT, deployment.deployment_id), 302)]
@@ -377,7 +378,7 @@ def test_cancel_confirmed_cancels_says_so_and_records_who_did_what(client_as, ma
     assert f"Canceled deployment {deployment.deployment_id}." in text
     assert '<span class="badge badge-canceled">canceled</span>' in text
     assert stored_status(deployment) is S.CANCELED
-    entry = LogEntry.objects.get()
+    entry = AuditEntry.objects.get()
     assert entry.user.username == "operations-user"
     assert entry.object_id == deployment.deployment_id
     assert f"status: {status.value} → canceled" in entry.change_message
@@ -388,7 +389,7 @@ def test_cancel_needs_the_csrf_token(make, operations_user):
     client = Client(enforce_csrf_checks=True)
     client.force_login(operations_user)
 
-    response = client.post(url("cancel", TENANT, deployment.deployment_id))
+    response = client.post(url("cancel", TENANT, deployment.deployment_id), REASON)
 
     assert response.status_code == 403
     assert stored_status(deployment) is S.QUEUED
@@ -406,7 +407,7 @@ def test_a_finished_deployment_cannot_be_canceled(client_as, make, status, metho
     assert response.redirect_chain == [(url("detail", TENANT, deployment.deployment_id), 302)]
     assert f"this one is {status.value}" in page_text(response)
     assert stored_status(deployment) is status
-    assert not LogEntry.objects.exists()
+    assert not AuditEntry.objects.exists()
 
 
 @pytest.fixture
@@ -433,7 +434,7 @@ def test_a_cancel_that_loses_the_race_to_the_orchestrator_says_so_and_changes_no
     orchestrator_first(lambda d: deployments.update_deployment_status(d, S.READY))
 
     response = client_as("operations").post(
-        url("cancel", TENANT, deployment.deployment_id), follow=True
+        url("cancel", TENANT, deployment.deployment_id), REASON, follow=True
     )
 
     assert response.status_code == 200
@@ -441,7 +442,7 @@ def test_a_cancel_that_loses_the_race_to_the_orchestrator_says_so_and_changes_no
     text = page_text(response)
     assert f"Deployment {deployment.deployment_id} was not changed: it is ready now" in text
     assert stored_status(deployment) is S.READY
-    assert not LogEntry.objects.exists()
+    assert not AuditEntry.objects.exists()
 
 
 # --- fail (a build stuck for over an hour) -----------------------------------------------------
@@ -456,16 +457,16 @@ def test_marking_a_stuck_build_as_error_asks_then_marks_it_and_records_it(client
     assert "Mark this stuck build as error?" in page_text(confirm)
     assert stored_status(deployment) is S.BUILDING
 
-    response = client.post(url("fail", TENANT, deployment.deployment_id), follow=True)
+    response = client.post(url("fail", TENANT, deployment.deployment_id), REASON, follow=True)
 
     text = page_text(response)
     assert f"Marked deployment {deployment.deployment_id} as error." in text
     stored = deployments.get_deployment(TENANT, deployment.deployment_id)
     assert stored.status is S.ERROR
-    assert stored.error == actions.STUCK_ERROR
-    assert actions.STUCK_ERROR in text
+    assert stored.error == f"{actions.STUCK_ERROR} Reason: {REASON['reason']}"
+    assert stored.error in text
     assert stored.ended_at is not None
-    assert "status: building → error" in LogEntry.objects.get().change_message
+    assert "status: building → error" in AuditEntry.objects.get().change_message
 
 
 @pytest.mark.parametrize(
@@ -482,12 +483,12 @@ def test_only_a_build_running_for_over_an_hour_can_be_marked_as_error(
     deployment = make(status, started_ago=started_ago)
 
     response = client_as("operations").post(
-        url("fail", TENANT, deployment.deployment_id), follow=True
+        url("fail", TENANT, deployment.deployment_id), REASON, follow=True
     )
 
     assert says in page_text(response)
     assert stored_status(deployment) is status
-    assert not LogEntry.objects.exists()
+    assert not AuditEntry.objects.exists()
 
 
 def test_the_database_refuses_to_fail_a_build_that_restarted_after_the_page_was_read(
@@ -497,13 +498,13 @@ def test_the_database_refuses_to_fail_a_build_that_restarted_after_the_page_was_
     orchestrator_first(lambda d: deployments.update_deployment(d, started_at=now()))
 
     response = client_as("operations").post(
-        url("fail", TENANT, deployment.deployment_id), follow=True
+        url("fail", TENANT, deployment.deployment_id), REASON, follow=True
     )
 
     text = page_text(response)
     assert "was not changed" in text and "not long enough ago" in text
     assert stored_status(deployment) is S.BUILDING
-    assert not LogEntry.objects.exists()
+    assert not AuditEntry.objects.exists()
 
 
 def test_a_race_error_never_becomes_a_500_even_if_the_deployment_vanishes(
@@ -527,10 +528,10 @@ def test_a_race_error_never_becomes_a_500_even_if_the_deployment_vanishes(
 
     monkeypatch.setattr(deployments, "transition_deployment", vanish_then_transition)
 
-    response = client_as("operations").post(url("cancel", TENANT, deployment.deployment_id))
+    response = client_as("operations").post(url("cancel", TENANT, deployment.deployment_id), REASON)
 
     assert response.status_code == 404
-    assert not LogEntry.objects.exists()
+    assert not AuditEntry.objects.exists()
 
 
 # --- DynamoDB or S3 unreachable ----------------------------------------------------------------

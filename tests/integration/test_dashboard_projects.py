@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
-from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
@@ -22,6 +21,7 @@ from infra.core.dynamo import now
 from projects import chart, views
 from projects import repository as projects
 from projects.schemas import ProjectSchema
+from staff.models import AuditEntry
 
 pytestmark = pytest.mark.usefixtures("aws_stage")
 
@@ -197,7 +197,7 @@ def test_find_with_a_user_id_goes_to_the_tenant_without_reading_anything(
     assert response.status_code == 302
     assert response.url == tenant_url("usr_alice")
     assert dynamodb_calls == []
-    assert not LogEntry.objects.exists()
+    assert not AuditEntry.objects.exists()
 
 
 def test_find_with_a_project_id_opens_the_project_and_is_audited(
@@ -206,7 +206,7 @@ def test_find_with_a_project_id_opens_the_project_and_is_audited(
     response = client_as("support").get(find_url(shop.project_id))
     assert response.status_code == 302
     assert response.url == project_url(shop)
-    entry = LogEntry.objects.get()
+    entry = AuditEntry.objects.get()
     assert entry.user.username == "support-user"
     assert entry.object_id == shop.project_id
     assert "usr_alice" in entry.change_message
@@ -221,7 +221,7 @@ def test_find_with_a_deployment_id_opens_the_deployment_and_is_audited(
     assert response.url == reverse(
         "admin:deployments_deployment_detail", args=["usr_alice", deployment_id]
     )
-    entry = LogEntry.objects.get()
+    entry = AuditEntry.objects.get()
     assert (entry.user.username, entry.object_id) == ("operations-user", deployment_id)
 
 
@@ -232,7 +232,7 @@ def test_find_with_an_unknown_id_is_a_404_and_the_attempt_is_audited(
     response = client_as("support").get(find_url(query))
     assert response.status_code == 404
     assert "Not found" in text(response)
-    assert "not found" in LogEntry.objects.get(object_id=query).change_message
+    assert "not found" in AuditEntry.objects.get(object_id=query).change_message
 
 
 @pytest.mark.parametrize("query", ["prj_NOT-AN-ID", "dpl_x", "prj_"])
@@ -264,7 +264,7 @@ def test_staff_who_may_view_but_not_find_by_id_get_a_403_for_ids_and_no_audit(
     assert client.get(find_url(shop.project_id)).status_code == 403
     assert client.get(find_url("usr_alice")).status_code == 302
     assert "Find a tenant</a>" in text(client.get(reverse("admin:index")))
-    assert not LogEntry.objects.exists()
+    assert not AuditEntry.objects.exists()
 
 
 # --- tenant page --------------------------------------------------------------------------------
@@ -518,7 +518,7 @@ def test_an_unreachable_dynamodb_is_a_503_page_that_says_so(
     assert response.status_code == 503
     assert "DynamoDB or S3 cannot be reached" in text(response)
     if page == "find-id":  # even a failed cross-tenant look-up is in the audit trail
-        entry = LogEntry.objects.get()
+        entry = AuditEntry.objects.get()
         assert entry.change_message.endswith("failed: the data plane could not be reached")
 
 
@@ -531,6 +531,7 @@ def form_data(project: ProjectSchema, **changes: Any) -> dict[str, Any]:
         "repo_url": project.repo_url,
         "branch": project.branch,
         "expected_version": project.version,
+        "reason": "The tenant renamed the repository",
         **changes,
     }
 
@@ -557,7 +558,7 @@ def test_saving_an_edit_changes_the_project_says_so_and_records_before_and_after
     assert (stored.name, stored.branch, stored.version) == ("Storefront v2", "release/2", 2)
     page = text(operations.get(response.url))
     assert "Saved project “Storefront v2”" in page
-    entry = LogEntry.objects.get(object_id=shop.project_id)
+    entry = AuditEntry.objects.get(object_id=shop.project_id)
     assert entry.user.username == "operations-user"
     assert "branch: main → release/2" in entry.change_message
     assert "name: Storefront → Storefront v2" in entry.change_message
@@ -577,7 +578,7 @@ def test_invalid_input_is_shown_next_to_each_field_and_nothing_is_saved(
         assert '<ul class="errorlist' in row, field
     assert "at least 3 characters" in html
     assert projects.get_project("usr_alice", shop.project_id) == shop
-    assert not LogEntry.objects.exists()
+    assert not AuditEntry.objects.exists()
 
 
 def test_a_stale_edit_is_refused_with_a_clear_conflict_message(
@@ -589,7 +590,7 @@ def test_a_stale_edit_is_refused_with_a_clear_conflict_message(
     assert "Someone else changed this project after you opened this form" in text(response)
     stored = projects.get_project("usr_alice", shop.project_id)
     assert (stored.name, stored.branch) == ("Changed elsewhere", "main")
-    assert not LogEntry.objects.exists()
+    assert not AuditEntry.objects.exists()
 
 
 @pytest.mark.parametrize("version", ["1" + "0" * 40, "-1", "abc"])

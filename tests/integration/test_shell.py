@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from moto.server import ThreadedMotoServer
@@ -22,6 +21,7 @@ from infra.core.errors import NotFound
 from infra.local import demo
 from staff.lookups import lookup_deployment_owner, lookup_project_owner
 from staff.management.commands.shell import Command as ShellCommand
+from staff.models import AuditEntry
 from tests.conftest import build_stage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,7 +157,7 @@ def test_an_audited_look_up_names_the_owner_and_leaves_an_entry() -> None:
     assert lookup_deployment_owner(deployment.deployment_id, staff="mei") == (user_id, project_id)
     assert lookup_project_owner(project_id, staff="mei") == user_id
 
-    entries = list(LogEntry.objects.order_by("action_time"))
+    entries = list(AuditEntry.objects.order_by("action_time"))
     assert [e.object_id for e in entries] == [deployment.deployment_id, project_id]
     assert all(e.user.username == "mei" for e in entries)
     assert f"owned by tenant {user_id}" in entries[0].change_message
@@ -168,7 +168,7 @@ def test_an_audited_look_up_names_the_owner_and_leaves_an_entry() -> None:
 def test_an_audited_look_up_of_an_unknown_id_is_recorded_too() -> None:
     with pytest.raises(NotFound):
         lookup_deployment_owner("dpl_0000000000000000", staff="mei")
-    assert "not found" in LogEntry.objects.get().change_message
+    assert "not found" in AuditEntry.objects.get().change_message
 
 
 @pytest.mark.usefixtures("seeded")
@@ -176,4 +176,4 @@ def test_an_audited_look_up_needs_a_real_staff_account(db: None) -> None:
     User.objects.create_user(username="visitor", password="x-unused-x", is_staff=False)
     with pytest.raises(ValueError, match="no staff account"):
         lookup_deployment_owner("dpl_0000000000000000", staff="visitor")
-    assert not LogEntry.objects.exists()
+    assert not AuditEntry.objects.exists()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.admin.models import LogEntry
 from django.core.exceptions import PermissionDenied
 
 from deployments import repository as deployments
@@ -11,6 +10,7 @@ from deployments.schemas import DeploymentStatus
 from infra.core.errors import Conflict, InvalidTransition, NotFound
 from projects import repository as projects
 from staff import actions
+from staff.models import AuditEntry
 
 pytestmark = [
     pytest.mark.django_db,
@@ -32,11 +32,13 @@ def project(aws_stage: str):
 def test_cancel_moves_the_deployment_and_writes_one_audit_entry(project, operations_user):
     queued = deployments.create_deployment(TENANT, project.project_id, PUSH)
 
-    changed = actions.cancel_deployment(operations_user, TENANT, queued.deployment_id)
+    changed = actions.cancel_deployment(
+        operations_user, TENANT, queued.deployment_id, reason="test: stop this build"
+    )
 
     assert changed.status is S.CANCELED
     assert deployments.get_deployment(TENANT, queued.deployment_id).status is S.CANCELED
-    entry = LogEntry.objects.get()
+    entry = AuditEntry.objects.get()
     assert entry.user == operations_user
     assert entry.object_id == queued.deployment_id
     assert "status: queued → canceled" in entry.change_message
@@ -46,10 +48,12 @@ def test_support_staff_may_not_cancel_even_from_the_shell(project, support_user)
     queued = deployments.create_deployment(TENANT, project.project_id, PUSH)
 
     with pytest.raises(PermissionDenied):
-        actions.cancel_deployment(support_user, TENANT, queued.deployment_id)
+        actions.cancel_deployment(
+            support_user, TENANT, queued.deployment_id, reason="test: stop this build"
+        )
 
     assert deployments.get_deployment(TENANT, queued.deployment_id).status is S.QUEUED
-    assert not LogEntry.objects.exists()
+    assert not AuditEntry.objects.exists()
 
 
 def test_a_refused_cancel_changes_nothing_and_is_not_audited(project, operations_user):
@@ -58,10 +62,12 @@ def test_a_refused_cancel_changes_nothing_and_is_not_audited(project, operations
     deployments.update_deployment_status(ready.deployment_id, S.READY)
 
     with pytest.raises(InvalidTransition) as refused:
-        actions.cancel_deployment(operations_user, TENANT, ready.deployment_id)
+        actions.cancel_deployment(
+            operations_user, TENANT, ready.deployment_id, reason="test: stop this build"
+        )
 
     assert refused.value.current_status == "ready"
-    assert not LogEntry.objects.exists()
+    assert not AuditEntry.objects.exists()
 
 
 def test_a_build_that_just_started_is_not_stuck(project, operations_user):
@@ -69,17 +75,21 @@ def test_a_build_that_just_started_is_not_stuck(project, operations_user):
     deployments.update_deployment_status(building.deployment_id, S.BUILDING)
 
     with pytest.raises(InvalidTransition):
-        actions.mark_deployment_failed(operations_user, TENANT, building.deployment_id)
+        actions.mark_deployment_failed(
+            operations_user, TENANT, building.deployment_id, reason="test: the build is stuck"
+        )
 
     assert deployments.get_deployment(TENANT, building.deployment_id).status is S.BUILDING
-    assert not LogEntry.objects.exists()
+    assert not AuditEntry.objects.exists()
 
 
 def test_another_tenants_deployment_is_not_found(project, operations_user):
     queued = deployments.create_deployment(TENANT, project.project_id, PUSH)
 
     with pytest.raises(NotFound):
-        actions.cancel_deployment(operations_user, "tenant-b", queued.deployment_id)
+        actions.cancel_deployment(
+            operations_user, "tenant-b", queued.deployment_id, reason="test: stop this build"
+        )
 
     assert deployments.get_deployment(TENANT, queued.deployment_id).status is S.QUEUED
 
@@ -91,10 +101,11 @@ def test_edit_project_audits_before_and_after_and_refuses_a_stale_version(projec
         project.project_id,
         {"name": "shopfront"},
         expected_version=project.version,
+        reason="test: tenant asked for it",
     )
 
     assert updated.name == "shopfront"
-    assert "name: storefront → shopfront" in LogEntry.objects.get().change_message
+    assert "name: storefront → shopfront" in AuditEntry.objects.get().change_message
     with pytest.raises(Conflict):
         actions.edit_project(
             operations_user,
@@ -102,6 +113,7 @@ def test_edit_project_audits_before_and_after_and_refuses_a_stale_version(projec
             project.project_id,
             {"name": "stale"},
             expected_version=project.version,
+            reason="test: tenant asked for it",
         )
     assert projects.get_project(TENANT, project.project_id).name == "shopfront"
-    assert LogEntry.objects.count() == 1
+    assert AuditEntry.objects.count() == 1

@@ -13,7 +13,6 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.contrib.admin.models import LogEntry
 from django.test import Client
 from django.urls import reverse
 
@@ -24,6 +23,7 @@ from infra.core import aws
 from infra.core.errors import InvalidTransition, RepositoryError
 from projects import repository as projects
 from staff import actions
+from staff.models import AuditEntry
 from tests.faults import inject, mixed, sometimes
 from tests.reliability.conftest import scale
 
@@ -127,7 +127,9 @@ def test_ten_thousand_operations_under_thirty_percent_faults_end_with_no_anomaly
             try:
                 if roll < 0.85:
                     deployment_id = rng.choice(mine[-15:])
-                    changed = actions.cancel_deployment(operations_user, tenant, deployment_id)
+                    changed = actions.cancel_deployment(
+                        operations_user, tenant, deployment_id, reason="test: stop this build"
+                    )
                     with lock:
                         acknowledged[deployment_id] = changed.status
                         ok_moves[deployment_id].append(S.CANCELED)
@@ -141,6 +143,7 @@ def test_ten_thousand_operations_under_thirty_percent_faults_end_with_no_anomaly
                         project_id,
                         {"branch": f"release-{rng.randint(1, 10**6)}"},
                         expected_version=project.version,
+                        reason="test: tenant asked for it",
                     )
                     staff_acked["edit"] += 1
                     audit_expected[(project_id, f"Edited project {project_id}")] += 1
@@ -203,7 +206,7 @@ def test_ten_thousand_operations_under_thirty_percent_faults_end_with_no_anomaly
         ):
             anomalies["summary differs from the newest deployment"] += 1
     entries = Counter(
-        (e.object_id, e.change_message.split(" of tenant")[0]) for e in LogEntry.objects.all()
+        (e.object_id, e.change_message.split(" of tenant")[0]) for e in AuditEntry.objects.all()
     )
     anomalies["staff action audited twice"] += sum((entries - audit_expected).values())
     anomalies["staff action missing from the audit"] += sum((audit_expected - entries).values())

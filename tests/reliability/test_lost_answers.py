@@ -13,7 +13,6 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.contrib.admin.models import LogEntry
 
 from deployments import derived, maintenance
 from deployments import repository as deployments
@@ -24,6 +23,7 @@ from infra.core.errors import RepositoryError
 from projects import repository as projects
 from projects.schemas import ProjectSchema
 from staff import actions
+from staff.models import AuditEntry
 from tests.faults import inject, sometimes
 from tests.reliability.conftest import scale, stored_statuses
 
@@ -81,6 +81,7 @@ def test_thirty_percent_lost_answers_give_no_false_failure_and_no_double_write(
                     p.project_id,
                     {"name": p.name + "-x"},
                     expected_version=p.version,
+                    reason="test: tenant asked for it",
                 ),
             ):
                 audited["edit"] += 1
@@ -143,7 +144,9 @@ def test_thirty_percent_lost_answers_give_no_false_failure_and_no_double_write(
         for d in pushed[rounds * 4 :]:
             if attempt(
                 "cancel",
-                lambda d=d: actions.cancel_deployment(operations_user, TENANT, d.deployment_id),
+                lambda d=d: actions.cancel_deployment(
+                    operations_user, TENANT, d.deployment_id, reason="test: stop this build"
+                ),
             ):
                 expected_status[d.deployment_id] = S.CANCELED
                 audited["cancel"] += 1
@@ -153,7 +156,7 @@ def test_thirty_percent_lost_answers_give_no_false_failure_and_no_double_write(
             if attempt(
                 "mark_failed",
                 lambda d=d: actions.mark_deployment_failed(
-                    operations_user, TENANT, d.deployment_id
+                    operations_user, TENANT, d.deployment_id, reason="test: the build is stuck"
                 ),
             ):
                 expected_status[d.deployment_id] = S.ERROR
@@ -186,7 +189,7 @@ def test_thirty_percent_lost_answers_give_no_false_failure_and_no_double_write(
 
     # The audit trail: every acknowledged staff action once, nothing else.
     entries = Counter(
-        (e.object_id, e.change_message.split(" (")[0]) for e in LogEntry.objects.all()
+        (e.object_id, e.change_message.split(" (")[0]) for e in AuditEntry.objects.all()
     )
     assert all(n == 1 for n in entries.values()), [k for k, n in entries.items() if n > 1]
     assert len(entries) == sum(audited.values())

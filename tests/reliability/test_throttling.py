@@ -76,7 +76,9 @@ def test_thirty_percent_throttling_costs_no_page_and_no_acknowledged_write(opera
                     target = rng.choice(ids)
                     if acknowledged[target] not in (S.QUEUED, S.BUILDING):
                         continue
-                    actions.cancel_deployment(operations_user, TENANT, target)
+                    actions.cancel_deployment(
+                        operations_user, TENANT, target, reason="test: stop this build"
+                    )
                     acknowledged[target] = S.CANCELED
                 writes[kind] += 1
             except InvalidTransition:
