@@ -328,8 +328,10 @@ def iter_tenant_deployments(
     kwargs["ExpressionAttributeValues"] = values
     if names:
         kwargs["ExpressionAttributeNames"] = names
-    pages = aws.dynamodb().get_paginator("query").paginate(
-        **kwargs, PaginationConfig={"PageSize": EXPORT_PAGE}
+    pages = (
+        aws.dynamodb()
+        .get_paginator("query")
+        .paginate(**kwargs, PaginationConfig={"PageSize": EXPORT_PAGE})
     )
     with aws_errors():
         for response in pages:
