@@ -379,3 +379,39 @@ def test_a_refused_transition_says_which_status_refused_it(project):
             "usr_a", deployment.deployment_id, "error", known=deployment
         )
     assert caught.value.current_status == "canceled"
+
+
+def test_create_deployment_once_queues_one_deployment_per_request_key(project):
+    key = "form-key-0123456789abcdef"
+    first, created = deployments.create_deployment_once(
+        "usr_a", project.project_id, PUSH, request_key=key
+    )
+    again, created_again = deployments.create_deployment_once(
+        "usr_a", project.project_id, PUSH, request_key=key
+    )
+    other, created_other = deployments.create_deployment_once(
+        "usr_a", project.project_id, PUSH, request_key=key + "-2"
+    )
+
+    assert (created, created_again, created_other) == (True, False, True)
+    assert again == first
+    assert other.deployment_id != first.deployment_id
+    listed = deployments.list_project_deployments("usr_a", project.project_id).items
+    assert {d.deployment_id for d in listed} == {first.deployment_id, other.deployment_id}
+    # The guard item is in no index: the tenant's list and the id look-up see deployments only.
+    recent = deployments.list_user_deployments("usr_a").items
+    assert {d.deployment_id for d in recent} == {first.deployment_id, other.deployment_id}
+    counts = deployments.list_project_day_counts(
+        "usr_a", project.project_id, first_day=date(2000, 1, 1), last_day=date(2100, 1, 1)
+    )
+    assert sum(c.counts.get("queued", 0) for c in counts) == 2
+
+
+def test_create_deployment_once_refuses_a_malformed_key_and_another_tenant(project):
+    with pytest.raises(ValidationError):
+        deployments.create_deployment_once("usr_a", project.project_id, PUSH, request_key="x")
+    with pytest.raises(NotFound):
+        deployments.create_deployment_once(
+            "usr_b", project.project_id, PUSH, request_key="form-key-0123456789abcdef"
+        )
+    assert deployments.list_project_deployments("usr_a", project.project_id).items == []
