@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run serve shell provision test lint format bench reliability chaos clean
+.PHONY: setup run serve shell provision test lint format bench bench-export reliability chaos clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,11 @@ test: setup lint
 # 1,000 and 10,000 (what `make test` runs), ARGS="--size 1000000" for a million.
 bench: setup
 	$(BIN)/python -m benchmarks.scale $(ARGS)
+
+# The worker's peak memory while streaming a tenant export of 100,000 deployments as CSV
+# (ARGS="--size 1000000" for a million, ARGS=--trace for Python's own allocation peak too).
+bench-export: setup
+	$(BIN)/python -m benchmarks.export $(ARGS)
 
 # The fault, race and chaos suites at full size, printing each figure (make test runs them with
 # smaller counts): lost answers, throttling, error pages, races and chaos on DynamoDB Local.

@@ -357,6 +357,7 @@ def test_a_staff_member_finds_a_tenant_reads_a_log_and_cancels_a_queued_deployme
     page.get_by_role("link", name="Cancel deployment").click()
     expect(page.get_by_text("Cancel this deployment?")).to_be_visible()
     shot("cancel-confirmation")
+    page.get_by_label("Reason").fill("The tenant asked support to stop this build")
     page.get_by_role("button", name="Yes, cancel it").click()
     expect(page.locator("ul.messagelist li.success")).to_have_text(
         f"Canceled deployment {stage.queued.deployment_id}."

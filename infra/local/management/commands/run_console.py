@@ -23,6 +23,9 @@ from infra.local import localaws
 from infra.local.localaws import LocalServiceError, LocalStack
 
 STAGE = "dev"
+# The recount and the seed are batch jobs, not requests: on a busy machine an emulator can take
+# longer than a page's 2 s read timeout to answer one of their many writes.
+_OFFLINE_TIMEOUTS = {"AWS_READ_TIMEOUT": "30", "AWS_CONNECT_TIMEOUT": "5"}
 STAFF_GROUP = "Operations"
 STAFF_USERNAME = "operator"
 SERVER_START_TIMEOUT = 60.0
@@ -92,11 +95,12 @@ class Command(BaseCommand):
                 self.manage(env, "provision", "--stage", STAGE)
                 # Data kept from an earlier release lacks the status index keys and day counters:
                 # fill them in (projects already complete are skipped, so this is quick).
-                self.manage(env, "recount_deployments", label="recount_deployments")
+                offline = {**env, **_OFFLINE_TIMEOUTS}
+                self.manage(offline, "recount_deployments", label="recount_deployments")
                 if options["no_seed"]:
                     self.note("demo data not loaded (--no-seed)")
                 else:
-                    self.manage(env, "seed_demo")
+                    self.manage(offline, "seed_demo")
                 credentials = self.ensure_staff_account()
                 server, url = self.start_server(env, options["port"])
                 self.ready(url, credentials)
