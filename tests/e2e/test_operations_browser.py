@@ -54,7 +54,10 @@ def stuck(stage: Stage, moto_server) -> Iterator[DeploymentSchema]:  # noqa: F81
 
 
 def test_a_stuck_build_is_failed_and_redeployed_with_reasons_found_on_the_audit_page(
-    stage: Stage, stuck: DeploymentSchema, page, csp_violations: list[str]  # noqa: F811
+    stage: Stage,
+    stuck: DeploymentSchema,
+    page,
+    csp_violations: list[str],  # noqa: F811
 ) -> None:
     from playwright.sync_api import expect
 
