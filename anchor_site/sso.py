@@ -148,16 +148,17 @@ class SSOBackend(oidc_auth.OIDCAuthenticationBackend):
         self.OIDC_RP_IDP_SIGN_KEY = None
         self.UserModel = auth.get_user_model()
 
+    # The library's own attribute names, as properties read from discovery.
     @property
-    def OIDC_OP_TOKEN_ENDPOINT(self) -> str:  # noqa: N802 (the library's name)
+    def OIDC_OP_TOKEN_ENDPOINT(self) -> str:
         return _endpoint("token_endpoint")
 
     @property
-    def OIDC_OP_USER_ENDPOINT(self) -> str:  # noqa: N802
+    def OIDC_OP_USER_ENDPOINT(self) -> str:
         return _endpoint("userinfo_endpoint")
 
     @property
-    def OIDC_OP_JWKS_ENDPOINT(self) -> str:  # noqa: N802
+    def OIDC_OP_JWKS_ENDPOINT(self) -> str:
         return _endpoint("jwks_uri")
 
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:
@@ -247,7 +248,7 @@ class PasswordBackend(ModelBackend):
     or nobody (off). Their sessions end when the setting stops allowing them."""
 
     def user_can_authenticate(self, user: AbstractBaseUser) -> bool:
-        if settings.OIDC_PASSWORD_LOGIN == "off":
+        if settings.OIDC_PASSWORD_LOGIN == "off":  # noqa: S105 (a mode, not a password)
             return False
         return super().user_can_authenticate(user) and getattr(user, "is_superuser", False)
 
@@ -272,7 +273,7 @@ class LoginView(oidc_views.OIDCAuthenticationRequestView):
         self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
 
     @property
-    def OIDC_OP_AUTH_ENDPOINT(self) -> str:  # noqa: N802
+    def OIDC_OP_AUTH_ENDPOINT(self) -> str:
         return _endpoint("authorization_endpoint")
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -364,7 +365,7 @@ class SessionRefresh(oidc_middleware.SessionRefresh):
         self.OIDC_NONCE_SIZE = 32
 
     @property
-    def OIDC_OP_AUTHORIZATION_ENDPOINT(self) -> str:  # noqa: N802
+    def OIDC_OP_AUTHORIZATION_ENDPOINT(self) -> str:
         return _endpoint("authorization_endpoint")
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,14 @@ CLIENTS = [
 
 def refusal(case: str, status: int) -> None:
     print(f"\nREFUSAL {case}: HTTP {status}")
+
+
+def refused_because(caplog: pytest.LogCaptureFixture, reason: str) -> bool:
+    """The security log's refusal line names this reason."""
+    return any(
+        getattr(record, "event", None) == "sso_refused" and reason in record.getMessage()
+        for record in caplog.records
+    )
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +269,7 @@ def test_without_an_issuer_nothing_changes(db) -> None:
     assert Client().get("/oidc/authenticate/").status_code == 404
 
 
-def test_a_wrong_state_is_refused(configure, idp) -> None:
+def test_a_wrong_state_is_refused(configure, idp, caplog) -> None:
     configure()
     browser = Browser(idp)
     page = browser.at_provider(browser.start())
@@ -267,11 +277,12 @@ def test_a_wrong_state_is_refused(configure, idp) -> None:
     response = browser.callback(with_params(back, state="forged-state-0123456789abcdef"))
     refusal("wrong state", response.status_code)
     assert response.status_code == 400 and b"could not be verified" in response.content
+    assert refused_because(caplog, "state not found")
     assert browser.console.get("/admin/").status_code == 302  # not signed in
     assert not User.objects.filter(username="ana@example.com").exists()
 
 
-def test_a_wrong_nonce_is_refused(configure, idp) -> None:
+def test_a_wrong_nonce_is_refused(configure, idp, caplog) -> None:
     configure()
     browser = Browser(idp)
     # The provider signs whatever nonce the authorization request carried: not the session's.
@@ -279,12 +290,12 @@ def test_a_wrong_nonce_is_refused(configure, idp) -> None:
         "ana@example.com", tamper=lambda url: with_params(url, nonce="another-nonce-0123456789")
     )
     refusal("wrong nonce", response.status_code)
-    assert response.status_code == 400
+    assert response.status_code == 400 and refused_because(caplog, "Nonce verification failed")
     assert browser.console.get("/admin/").status_code == 302
     assert not User.objects.filter(username="ana@example.com").exists()
 
 
-def test_a_token_from_another_issuer_is_refused(configure, idp, other_idp) -> None:
+def test_a_token_from_another_issuer_is_refused(configure, idp, other_idp, caplog) -> None:
     configure()
     document = sso.discovery()
     # A mix-up: the endpoints answer for another issuer, whose token is signed with a key the
@@ -300,10 +311,11 @@ def test_a_token_from_another_issuer_is_refused(configure, idp, other_idp) -> No
     response = browser.sign_in("ana@example.com")
     refusal("token from another issuer", response.status_code)
     assert response.status_code == 400
+    assert refused_because(caplog, f"ID token from issuer '{other_idp.issuer}'")
     assert not User.objects.filter(username="ana@example.com").exists()
 
 
-def test_a_token_for_another_audience_is_refused(configure, idp) -> None:
+def test_a_token_for_another_audience_is_refused(configure, idp, caplog) -> None:
     configure()
     browser = Browser(idp)
     # The provider really issues the token to another client (aud=other-app), with this login's
@@ -319,6 +331,7 @@ def test_a_token_for_another_audience_is_refused(configure, idp) -> None:
         )
     refusal("token for another audience", response.status_code)
     assert response.status_code == 400
+    assert refused_because(caplog, "ID token for audience 'other-app'")
     assert not User.objects.filter(username="ana@example.com").exists()
 
 
@@ -382,8 +395,6 @@ def test_session_refresh_locks_out_a_user_disabled_at_the_provider(configure, id
     browser = Browser(idp)
     assert browser.sign_in("ana@example.com").status_code == 302
     expires = browser.console.session["oidc_id_token_expiration"]
-    import time
-
     assert 14 * 60 < expires - time.time() <= 15 * 60  # re-checked at most every 15 minutes
 
     def fifteen_minutes_later() -> None:
@@ -429,12 +440,7 @@ def test_logout_ends_the_session_at_the_provider_too(configure, idp) -> None:
     # The provider asks to confirm, then ends its session and sends the browser back.
     confirm = browser.at_provider(end_session)
     assert confirm.status_code == 200, confirm.text[:500]
-    form = dict(
-        (name, value)
-        for name, value in __import__("re").findall(
-            r'name="([^"]+)" value="([^"]*)"', confirm.text
-        )
-    )
+    form = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', confirm.text))
     done = browser.provider.post(
         f"{idp.issuer}/session/end/confirm", data={**form, "logout": "yes"}, allow_redirects=False
     )

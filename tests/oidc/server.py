@@ -11,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 
 import jwt
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 HERE = Path(__file__).resolve().parent
@@ -65,14 +65,8 @@ class Provider:
 
     def update_account(self, sub: str, **changes: Any) -> None:
         """Change an account while the provider runs (its groups, or disabled=True)."""
-        request = urllib.request.Request(
-            f"{self.issuer}/__test__/accounts/{sub}",
-            data=json.dumps(changes).encode(),
-            method="POST",
-            headers={"content-type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
-            assert response.status == 204
+        response = requests.post(f"{self.issuer}/__test__/accounts/{sub}", json=changes, timeout=5)
+        assert response.status_code == 204, response.text
 
 
 @contextmanager
