@@ -319,7 +319,7 @@ class CallbackView(oidc_views.OIDCAuthenticationCallbackView):
     def login_failure(self) -> HttpResponse:
         # The provider answered with an error: the user cancelled, or a silent re-check found
         # them signed out or disabled there (the library has logged them out here too).
-        error = self.request.GET.get("error", "no code")
+        error = self.request.GET.get("error", "the account is not active here")
         logger.warning(
             "single sign-on ended without a login from %s: %s",
             client_address(self.request),
