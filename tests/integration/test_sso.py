@@ -448,3 +448,97 @@ def test_logout_ends_the_session_at_the_provider_too(configure, idp) -> None:
     # Signing in again asks for the password: the provider's session is gone.
     page = browser.at_provider(browser.start())
     assert not isinstance(page, str) and 'name="password"' in page.text
+
+
+@pytest.fixture(scope="module")
+def stranger_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
+    """Another issuer with a key of its own (under the same key id as the real provider's)."""
+    accounts = {sub: {**account, "password": PASSWORD} for sub, account in ACCOUNTS.items()}
+    with running_provider(
+        tmp_path_factory.mktemp("stranger-idp"),
+        clients=CLIENTS,
+        accounts=accounts,
+        key=signing_key("test-key-1"),
+    ) as provider:
+        yield provider
+
+
+def test_a_token_signed_by_another_key_is_refused(configure, idp, stranger_idp, caplog) -> None:
+    configure()
+    document = sso.discovery()
+    sso._discovered[idp.issuer] = {
+        **document,
+        "authorization_endpoint": f"{stranger_idp.issuer}/auth",
+        "token_endpoint": f"{stranger_idp.issuer}/token",
+        "userinfo_endpoint": f"{stranger_idp.issuer}/me",
+    }
+    browser = Browser(idp)
+    browser.idp = stranger_idp
+    response = browser.sign_in("ana@example.com")
+    refusal("token signed by a key not in the JWKS", response.status_code)
+    assert response.status_code == 400 and refused_because(caplog, "verification failed")
+    assert not User.objects.filter(username="ana@example.com").exists()
+
+
+def test_a_session_recheck_applies_a_group_removal_at_once(configure, idp) -> None:
+    configure()
+    browser = Browser(idp)
+    assert browser.sign_in("oscar@example.com").status_code == 302
+    idp.update_account("oscar", groups=["marketing"])
+    try:
+        session = browser.console.session
+        session["oidc_id_token_expiration"] = time.time() - 1
+        session.save()
+        back = browser.at_provider(browser.console.get("/admin/")["Location"])
+        response = browser.callback(back)
+        refusal("removed from the group (session re-check)", response.status_code)
+        assert response.status_code == 403
+        assert browser.console.get("/admin/").status_code == 302  # logged out, not half in
+        assert console_groups("oscar@example.com") == []
+    finally:
+        idp.update_account("oscar", groups=["console-ops"])
+
+
+def test_sso_never_signs_into_a_superuser_account(configure, idp) -> None:
+    configure()
+    User.objects.create_superuser("ana@example.com", password="a-long-password-789")
+    response = Browser(idp).sign_in("ana@example.com")
+    refusal("SSO into a superuser account", response.status_code)
+    assert response.status_code == 403 and b"Superuser accounts sign in" in response.content
+
+
+def test_an_unreachable_provider_is_a_503_and_superusers_can_still_log_in(configure, idp) -> None:
+    configure(OIDC_ISSUER="http://127.0.0.1:9")  # nothing listens on the discard port
+    response = Client().get("/oidc/authenticate/")
+    refusal("provider unreachable", response.status_code)
+    assert response.status_code == 503 and b"cannot be reached" in response.content
+    User.objects.create_superuser("root", password="a-long-password-456")
+    root = Client().post(
+        "/admin/login/?next=/admin/", {"username": "root", "password": "a-long-password-456"}
+    )
+    assert root.status_code == 302 and root["Location"] == "/admin/"
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"OIDC_CLIENT_SECRET": ""}, "OIDC_ISSUER is set: set OIDC_CLIENT_SECRET too."),
+        ({"OIDC_ISSUER": "http://sso.example.com"}, "OIDC_ISSUER must be an https:// URL"),
+        ({"OIDC_GROUP_MAP": "staff=Admins"}, "OIDC_GROUP_MAP maps to Admins"),
+        ({"OIDC_PASSWORD_LOGIN": "everyone"}, "OIDC_PASSWORD_LOGIN must be superusers or off."),
+        ({"OIDC_REFRESH_MINUTES": "60"}, "OIDC_REFRESH_MINUTES may be at most 15."),
+    ],
+)
+def test_a_wrong_sso_setting_is_one_clear_line(variables: dict[str, str], message: str) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    environment = {
+        "OIDC_ISSUER": "https://sso.example.com/realms/acme",
+        "OIDC_CLIENT_ID": "anchor-console",
+        "OIDC_CLIENT_SECRET": "secret",
+        "OIDC_GROUP_MAP": "console-support=Support",
+        "OIDC_ALLOWED_EMAIL_DOMAINS": "example.com",
+        **variables,
+    }
+    with pytest.raises(ImproperlyConfigured, match=re.escape(message)):
+        sso_settings(**environment)
