@@ -218,9 +218,13 @@ def test_login_lands_in_the_mapped_group_with_pkce_and_an_audit_entry(configure,
     assert query["state"] and query["nonce"] and query["response_type"] == "code"
 
     page = browser.at_provider(authorize)
-    response = browser.callback(browser.log_in_at_provider(page, "ana@example.com"))
+    back = browser.log_in_at_provider(page, "ana@example.com")
+    response = browser.callback(back)
 
     assert response.status_code == 302 and response["Location"] == "/admin/"
+    replay = browser.callback(back)  # the state was used up: the same answer twice is refused
+    refusal("replayed callback (state used up)", replay.status_code)
+    assert replay.status_code == 400
     user = User.objects.get(username="ana@example.com")
     assert user.is_staff and not user.is_superuser and not user.has_usable_password()
     assert console_groups("ana@example.com") == ["Support"]
