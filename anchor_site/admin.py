@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, URLResolver, reverse
 
 from staff.permissions import FIND, VIEW, VIEW_AUDIT
@@ -37,6 +37,23 @@ class AnchorAdminSite(admin.AdminSite):
             *audit_urls,
             *super().get_urls(),
         ]
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        """The admin's login page, offering single sign-on when it is configured."""
+        from anchor_site import sso
+
+        return super().login(request, {**(extra_context or {}), **sso.login_context(request)})
+
+    def logout(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        """The admin's logout; an SSO session then ends at the provider too (RP-initiated
+        logout), which sends the browser back to the login page."""
+        from anchor_site import sso
+
+        provider_logout = sso.provider_logout_url(request) if request.method == "POST" else None
+        response: HttpResponse = super().logout(request, extra_context)
+        if provider_logout and response.status_code == 200:
+            return HttpResponseRedirect(provider_logout)
+        return response
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
         """The admin's app list with a Dashboard section first, as permissions allow."""

@@ -271,6 +271,80 @@ AXES_HTTP_RESPONSE_CODE = 429
 # itself appended; anything to its left came from the client and could be forged).
 AXES_CLIENT_IP_CALLABLE = "anchor_site.security.client_ip"
 
+# --- Staff single sign-on (OpenID Connect, mozilla-django-oidc; anchor_site/sso.py) ------------
+# Off unless OIDC_ISSUER is set. Endpoints come from the issuer's discovery document. README
+# "Single sign-on" lists every variable.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_ENABLED = bool(OIDC_ISSUER)
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default=urlsplit(OIDC_ISSUER).hostname or "")
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_SIGN_ALGO", default="RS256")
+# The ID-token (or userinfo) claim listing the staff member's groups at the provider, and the map
+# from those groups to the console's: OIDC_GROUP_MAP=console-support=Support,console-ops=Operations.
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_GROUP_MAP = env.dict("OIDC_GROUP_MAP", default={})
+OIDC_ALLOWED_EMAIL_DOMAINS = [
+    domain.strip().lower() for domain in env.list("OIDC_ALLOWED_EMAIL_DOMAINS", default=[])
+]
+# Password login beside SSO: "superusers" (only they may use it) or "off".
+OIDC_PASSWORD_LOGIN = env.str("OIDC_PASSWORD_LOGIN", default="superusers")
+OIDC_REFRESH_MINUTES = _positive("OIDC_REFRESH_MINUTES", 15)
+OIDC_TIMEOUT = _positive("OIDC_TIMEOUT_SECONDS", 5)
+if OIDC_ENABLED:
+    _issuer = urlsplit(OIDC_ISSUER)
+    _missing = [
+        name
+        for name, value in (
+            ("OIDC_CLIENT_ID", OIDC_RP_CLIENT_ID),
+            ("OIDC_CLIENT_SECRET", OIDC_RP_CLIENT_SECRET),
+            ("OIDC_GROUP_MAP", OIDC_GROUP_MAP),
+            ("OIDC_ALLOWED_EMAIL_DOMAINS", OIDC_ALLOWED_EMAIL_DOMAINS),
+        )
+        if not value
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"OIDC_ISSUER is set: set {', '.join(_missing)} too.")
+    if _issuer.scheme != "https" and _issuer.hostname not in {"127.0.0.1", "localhost", "::1"}:
+        raise ImproperlyConfigured("OIDC_ISSUER must be an https:// URL (http only on loopback).")
+    _unknown = sorted(set(OIDC_GROUP_MAP.values()) - {"Support", "Operations"})
+    if _unknown:
+        raise ImproperlyConfigured(
+            f"OIDC_GROUP_MAP maps to {', '.join(_unknown)}: use Support or Operations."
+        )
+    if OIDC_PASSWORD_LOGIN not in {"superusers", "off"}:
+        raise ImproperlyConfigured("OIDC_PASSWORD_LOGIN must be superusers or off.")
+    if OIDC_REFRESH_MINUTES > 15:
+        raise ImproperlyConfigured("OIDC_REFRESH_MINUTES may be at most 15.")
+    if OIDC_RP_SIGN_ALGO[:2] not in {"RS", "ES"}:
+        raise ImproperlyConfigured("OIDC_SIGN_ALGO must be an RS or ES algorithm (e.g. RS256).")
+
+    # mozilla-django-oidc's own settings.
+    OIDC_USE_PKCE = True
+    OIDC_USE_NONCE = True
+    OIDC_TOKEN_USE_BASIC_AUTH = True  # client_secret_basic, the token endpoint's default method
+    OIDC_STORE_ID_TOKEN = True  # the id_token_hint of the logout at the provider
+    OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = OIDC_REFRESH_MINUTES * 60
+    OIDC_EXEMPT_URLS = ["healthz", "readyz"]
+    OIDC_OP_LOGOUT_URL_METHOD = "anchor_site.sso.provider_logout_url"
+    LOGIN_REDIRECT_URL = "admin:index"
+    AUTHENTICATION_BACKENDS = [
+        AUTHENTICATION_BACKENDS[0],  # django-axes stays first
+        "anchor_site.sso.SSOBackend",
+        "anchor_site.sso.PasswordBackend",
+    ]
+    # The session re-check needs the logged-in user: right after the session lifetime check.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("anchor_site.middleware.SessionLifetimeMiddleware") + 1,
+        "anchor_site.sso.SessionRefresh",
+    )
+    # Logout is a form post that the console redirects to the provider's end_session endpoint:
+    # Chromium applies form-action to that redirect too.
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(
+        f"{_issuer.scheme}://{_issuer.netloc}"
+    )
+
 # --- Production server (`make serve`: gunicorn) ---------------------------------------------------
 HOST = env.str("HOST", default="127.0.0.1")
 PORT = _setting("PORT", "int", 8000)

@@ -1,7 +1,9 @@
-"""URL configuration: the admin site, and the health checks a load balancer calls."""
+"""URL configuration: the admin site, the health checks a load balancer calls, and single
+sign-on's routes when OIDC_ISSUER is set."""
 
+from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from anchor_site import health
@@ -12,3 +14,6 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
 ]
+
+if settings.OIDC_ENABLED:
+    urlpatterns.append(path("oidc/", include("anchor_site.sso")))
