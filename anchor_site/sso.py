@@ -35,6 +35,7 @@ from mozilla_django_oidc import views as oidc_views
 from anchor_site.dashboard import error_page, forbidden
 from anchor_site.security import client_address
 from staff.audit import audit
+from staff.models import AuditKind, RecordType
 
 logger = logging.getLogger("anchor.security")
 
@@ -120,7 +121,8 @@ def apply_group_mapping(user: User, claims: dict[str, Any]) -> list[str]:
             ),
             object_id=str(user.pk),
             object_repr=user.get_username(),
-            model=User,
+            kind=AuditKind.GROUP_CHANGE,
+            record_type=RecordType.NONE,
             before=before,
             after={"groups": ", ".join(wanted) or "none", "is_staff": is_staff},
         )
@@ -344,7 +346,8 @@ class CallbackView(oidc_views.OIDCAuthenticationCallbackView):
             ),
             object_id=str(self.user.pk),
             object_repr=self.user.get_username(),
-            model=User,
+            kind=AuditKind.SSO_LOGIN,
+            record_type=RecordType.NONE,
         )
         return response
 

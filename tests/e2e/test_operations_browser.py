@@ -16,17 +16,22 @@ from deployments import repository as deployments
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import now
-from tests.e2e.test_console_browser import (  # noqa: F401 - fixtures shared with that test
+from tests.e2e import test_console_browser as console
+from tests.e2e.test_console_browser import (
     PASSWORD,
     SCREENSHOTS,
     TENANT,
     USERNAME,
     Stage,
     _assert_styled,
-    csp_violations,
-    moto_server,
-    page,
-    stage,
+)
+
+# The browser test's fixtures: its production server on moto's server, and Chromium.
+moto_server, stage, page, csp_violations = (
+    console.moto_server,
+    console.stage,
+    console.page,
+    console.csp_violations,
 )
 
 pytestmark = pytest.mark.e2e
@@ -34,7 +39,7 @@ S = DeploymentStatus
 
 
 @pytest.fixture(scope="module")
-def stuck(stage: Stage, moto_server) -> Iterator[DeploymentSchema]:  # noqa: F811
+def stuck(stage: Stage, moto_server) -> Iterator[DeploymentSchema]:
     """A build of the stage's project that has been running for three hours."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint)
@@ -57,7 +62,7 @@ def test_a_stuck_build_is_failed_and_redeployed_with_reasons_found_on_the_audit_
     stage: Stage,
     stuck: DeploymentSchema,
     page,
-    csp_violations: list[str],  # noqa: F811
+    csp_violations: list[str],
 ) -> None:
     from playwright.sync_api import expect
 

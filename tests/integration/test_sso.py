@@ -23,12 +23,12 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import pytest
 import requests
-from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 from django.urls import clear_url_caches
 
 from anchor_site import sso
+from staff.models import AuditEntry
 from tests.oidc.server import Provider, running_provider, signing_key
 
 pytestmark = pytest.mark.django_db
@@ -205,7 +205,7 @@ def console_groups(email: str) -> list[str]:
 
 def audit_messages(email: str) -> list[str]:
     user = User.objects.get(username=email)
-    return [e.change_message for e in LogEntry.objects.filter(user=user).order_by("pk")]
+    return [e.change_message for e in AuditEntry.objects.filter(user=user).order_by("pk")]
 
 
 def test_login_lands_in_the_mapped_group_with_pkce_and_an_audit_entry(configure, idp) -> None:
