@@ -9,6 +9,7 @@ are the orchestrator's side (and the demo seed's).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -78,6 +79,7 @@ class BuildLog:
     end: int = 0
     styled: tuple[tuple[Segment, ...], ...] = ()
     partial_last_line: bool = False  # the last of `lines` has no newline yet
+    mark: str = ""  # log_mark of the bytes before `end`, for the live tail
 
     @property
     def available(self) -> bool:
@@ -172,7 +174,13 @@ def get_build_log(
         if storage_class in ARCHIVED_STORAGE_CLASSES:
             return BuildLog(state="archived", **meta)
         if size == 0 or tail_lines <= 0:
-            return BuildLog(state="available", truncated=size > 0, end=size, **meta)
+            return BuildLog(
+                state="available",
+                truncated=size > 0,
+                end=size,
+                mark=log_mark(b"") if size == 0 else "",
+                **meta,
+            )
         start = max(0, size - tail_bytes)
         try:
             with aws_errors():
@@ -199,6 +207,9 @@ def get_build_log(
             styled=tuple(styled),
             truncated=start > 0 or cut,
             end=end,
+            mark=log_mark(data[: end - start])
+            if end - start >= TAIL_MARK_BYTES or not start
+            else "",
             partial_last_line=end < size and bool(lines),
             **meta,
         )
@@ -932,8 +943,13 @@ def _match_lines(
 
 # --- the live tail ------------------------------------------------------------------------------
 
-
 TailState = Literal["lines", "missing", "replaced", "archived"]
+TAIL_MARK_BYTES = 64  # the bytes before the offset whose digest tells a grown log from another
+
+
+def log_mark(data: bytes) -> str:
+    """The digest of the last TAIL_MARK_BYTES of `data` (the log up to a tail's offset)."""
+    return hashlib.blake2b(data[-TAIL_MARK_BYTES:], digest_size=8).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -943,6 +959,7 @@ class LogTail:
     state: TailState
     etag: str = ""
     offset: int = 0  # where the next read starts
+    mark: str = ""  # log_mark of the bytes before `offset`
     size: int = 0
     lines: tuple[LogLine, ...] = ()
 
@@ -958,31 +975,39 @@ def read_log_tail(
     *,
     offset: int,
     etag: str | None,
+    mark: str = "",
     final: bool = False,
     chunk_bytes: int | None = None,
 ) -> LogTail:
     """The whole lines of the tenant's deployment's log past byte `offset` (a line boundary an
-    earlier read returned), from one ranged GET of at most `chunk_bytes`, If-Match `etag`: a log
-    replaced since (another ETag) is "replaced", and the reader starts again from 0. A line still
-    being written waits for its newline, unless `final` (the build has ended). Tenancy as
+    earlier read returned, with its `etag` and `mark`), from one ranged GET of at most
+    `chunk_bytes` that starts TAIL_MARK_BYTES before the offset. S3 cannot append: a growing log
+    is rewritten, so its ETag changes. Same ETag: the same object, read on. Another ETag whose
+    bytes before the offset still have the caller's `mark`: the log grew, read on. Otherwise
+    (or with no mark) it was replaced: "replaced", and the reader starts again from 0. A line
+    still being written waits for its newline, unless `final` (the build has ended). Tenancy as
     get_build_log.
     """
     _check_owner(user_id, deployment)
     key = log_key(deployment.project_id, deployment.deployment_id)
-    limit = max(2, chunk_bytes or LOG_CHUNK_BYTES)
+    limit = max(TAIL_MARK_BYTES + 2, chunk_bytes or LOG_CHUNK_BYTES)
     offset = max(0, offset)
+    back = min(offset, TAIL_MARK_BYTES)
     try:
-        got = _ranged_get(key, offset, offset + limit - 1, etag or None)
+        got = _ranged_get(key, offset - back, offset - back + limit - 1, None)
     except _Refused as refused:
-        if refused.code == "PreconditionFailed":
-            return LogTail(state="replaced")
         if refused.code == "InvalidObjectState":
             return LogTail(state="archived")
-        # Nothing past the offset (If-Match held, so it is the same log).
-        return LogTail(state="lines", etag=etag or "", offset=offset, size=offset)
+        # Nothing from offset - back on: the log is shorter than before (or empty).
+        if offset == 0:
+            return LogTail(state="lines", etag=etag or "", mark=log_mark(b""))
+        return LogTail(state="replaced")
     except NotFound:
-        return LogTail(state="replaced" if etag else "missing")
-    data = got.data
+        return LogTail(state="replaced" if offset else "missing")
+    before, data = got.data[:back], got.data[back:]
+    same = bool(etag) and got.etag.strip('"') == etag.strip('"')
+    if offset > 0 and not same and (len(before) < back or log_mark(before) != mark):
+        return LogTail(state="replaced")
     if not (final and offset + len(data) >= got.size):
         newline = data.rfind(b"\n")
         data = data[: newline + 1] if newline >= 0 else b""
@@ -990,6 +1015,7 @@ def read_log_tail(
         state="lines",
         etag=got.etag,
         offset=offset + len(data),
+        mark=log_mark(before + data),
         size=got.size,
         lines=_lines(data, offset, None),
     )

@@ -469,7 +469,8 @@ _FINAL = frozenset({DeploymentStatus.READY, DeploymentStatus.ERROR, DeploymentSt
 @require_GET
 def deployment_log_tail(request: HttpRequest, user_id: str, deployment_id: str) -> JsonResponse:
     """The live tail's JSON: the deployment's status and the whole log lines past `offset`
-    (If-Match `etag`: "replaced" when the log was rewritten, and the page starts over from 0).
+    ("replaced" when the log is another one than `etag` and `mark` knew, and the page starts
+    over from 0; a log that only grew reads on).
 
     One DynamoDB read (the deployment, tenant-scoped) and one ranged GET of at most 256 KiB.
     """
@@ -478,12 +479,16 @@ def deployment_log_tail(request: HttpRequest, user_id: str, deployment_id: str) 
     etag = request.GET.get("etag", "")
     if etag and not re.fullmatch(r'"?[0-9a-fA-F-]{1,80}"?', etag):
         raise ValidationError({"etag": ["not an ETag"]})
+    mark = request.GET.get("mark", "")
+    if mark and not re.fullmatch(r"[0-9a-f]{16}", mark):
+        raise ValidationError({"mark": ["not a mark this console made"]})
     final = deployment.status in _FINAL
     tail = storage.read_log_tail(
         user_id,
         deployment,
         offset=offset,
         etag=f'"{etag.strip(chr(34))}"' if etag else None,
+        mark=mark,
         final=final,
     )
     return JsonResponse(
@@ -493,6 +498,7 @@ def deployment_log_tail(request: HttpRequest, user_id: str, deployment_id: str) 
             "state": tail.state,
             "offset": tail.offset,
             "etag": tail.etag.strip('"'),
+            "mark": tail.mark,
             "more": tail.more,
             "lines": [
                 [[style_classes(s.style), s.text] for s in line.segments] for line in tail.lines

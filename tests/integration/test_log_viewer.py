@@ -599,10 +599,17 @@ def test_staff_of_either_group_can_read_the_viewer_and_the_tail(client_as, make,
 # --- the live tail ----------------------------------------------------------------------------
 
 
-def tail(client, deployment, offset: int = 0, etag: str = "") -> dict[str, Any]:
-    response = client.get(url("log_tail", deployment), {"offset": offset, "etag": etag})
+def tail(client, deployment, offset: int = 0, etag: str = "", mark: str = "") -> dict[str, Any]:
+    response = client.get(
+        url("log_tail", deployment), {"offset": offset, "etag": etag, "mark": mark}
+    )
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     return response.json()
+
+
+def after(client, deployment, answer: dict[str, Any]) -> dict[str, Any]:
+    """The next poll, as the page's script makes it."""
+    return tail(client, deployment, answer["offset"], answer["etag"], answer["mark"])
 
 
 def texts(answer: dict[str, Any]) -> list[str]:
@@ -613,20 +620,34 @@ def test_the_tail_brings_whole_lines_past_the_offset_and_waits_for_a_line_being_
     client_as, make
 ):
     deployment = make(S.BUILDING)
-    put_log(deployment, b"one\ntwo\nthr")
+    first_etag = put_log(deployment, b"one\ntwo\nthr")
     client = client_as("support")
 
     first = tail(client, deployment)
     assert texts(first) == ["one", "two"] and first["offset"] == 8 and not first["final"]
     assert first["state"] == "lines" and first["status"] == "building"
-    put_log(deployment, b"one\ntwo\nthree\nfour\n")
-    again = tail(client, deployment, first["offset"], first["etag"])
-    assert again["state"] == "replaced"  # the test rewrote the object: a new ETag
-    fresh = tail(client, deployment)
-    assert texts(fresh) == ["one", "two", "three", "four"]
-    nothing = tail(client, deployment, fresh["offset"], fresh["etag"])
-    assert nothing["lines"] == [] and nothing["offset"] == fresh["offset"]
-    assert nothing["state"] == "lines"
+    nothing = after(client, deployment, first)
+    assert nothing["lines"] == [] and nothing["offset"] == 8 and nothing["state"] == "lines"
+    # The orchestrator rewrites the object with more lines (S3 cannot append): a new ETag, the
+    # same bytes before the offset, so the tail reads on.
+    assert put_log(deployment, b"one\ntwo\nthree\nfour\n") != first_etag
+    grown = after(client, deployment, first)
+    assert grown["state"] == "lines" and texts(grown) == ["three", "four"]
+    assert grown["offset"] == len(b"one\ntwo\nthree\nfour\n")
+
+
+def test_a_log_replaced_by_another_starts_the_tail_over(client_as, make):
+    deployment = make(S.BUILDING)
+    put_log(deployment, b"".join(b"attempt 1: %d\n" % n for n in range(100)))
+    client = client_as("support")
+    first = tail(client, deployment)
+    put_log(deployment, b"".join(b"attempt 2: %d\n" % n for n in range(300)))  # longer, other
+
+    answer = after(client, deployment, first)
+
+    assert answer["state"] == "replaced" and answer["lines"] == []
+    restarted = tail(client, deployment)
+    assert texts(restarted)[:2] == ["attempt 2: 0", "attempt 2: 1"]
 
 
 def test_a_log_replaced_by_a_shorter_one_starts_the_tail_over(client_as, make):
@@ -636,10 +657,18 @@ def test_a_log_replaced_by_a_shorter_one_starts_the_tail_over(client_as, make):
     first = tail(client, deployment)
     put_log(deployment, b"attempt 2\n")
 
-    answer = tail(client, deployment, first["offset"], first["etag"])
-
-    assert answer["state"] == "replaced"
+    assert after(client, deployment, first)["state"] == "replaced"
     assert texts(tail(client, deployment)) == ["attempt 2"]
+
+
+def test_a_poll_without_the_mark_of_a_changed_log_starts_over(client_as, make):
+    deployment = make(S.BUILDING)
+    put_log(deployment, b"one\n")
+    client = client_as("support")
+    first = tail(client, deployment)
+    put_log(deployment, b"one\ntwo\n")
+
+    assert tail(client, deployment, first["offset"], first["etag"])["state"] == "replaced"
 
 
 def test_the_tail_says_final_once_the_deployment_ends_and_brings_the_last_partial_line(
@@ -652,7 +681,7 @@ def test_the_tail_says_final_once_the_deployment_ends_and_brings_the_last_partia
     assert texts(running) == ["compiling"] and not running["final"]
 
     deployments.update_deployment_status(deployment.deployment_id, S.READY)
-    done = tail(client, deployment, running["offset"], running["etag"])
+    done = after(client, deployment, running)
 
     assert done["final"] and done["status"] == "ready"
     assert texts(done) == ["Deployment ready"] and not done["more"]
@@ -669,6 +698,7 @@ def test_a_queued_deployment_without_a_log_yet_tails_nothing(client_as, make):
         "state": "missing",
         "offset": 0,
         "etag": "",
+        "mark": "",
         "more": False,
         "lines": [],
     }
@@ -684,7 +714,7 @@ def test_a_long_burst_comes_in_reads_of_at_most_one_chunk(client_as, make, s3_ge
 
     assert first["more"] and first["offset"] <= 256 * 1024
     assert range_sizes(s3_gets) == [256 * 1024]
-    second = tail(client, deployment, first["offset"], first["etag"])
+    second = after(client, deployment, first)
     assert not second["more"] and len(first["lines"]) + len(second["lines"]) == 401
 
 
@@ -713,6 +743,7 @@ def test_the_page_of_a_building_deployment_carries_the_tail_and_a_reload_link(cl
     first_line = b"\x1b[32mstep one\x1b[0m\n"
     assert f'data-offset="{len(first_line)}"' in live
     assert f'data-etag="{etag.strip(chr(34))}"' in live
+    assert f'data-mark="{storage.log_mark(first_line)}"' in live
     assert "Reload to see new lines" in page
     assert '<span class="ansi-fg-2">step one</span>' in page
     assert "step tw" not in page  # the line being written comes with the tail

@@ -14,6 +14,7 @@
   var url = live.getAttribute("data-tail-url");
   var offset = parseInt(live.getAttribute("data-offset"), 10) || 0;
   var etag = live.getAttribute("data-etag") || "";
+  var mark = live.getAttribute("data-mark") || "";
   var period = (parseInt(live.getAttribute("data-poll-seconds"), 10) || 3) * 1000;
   var MAX_LINES = 5000; // the panel keeps the newest lines; the viewer has the whole log
   var failures = 0;
@@ -69,7 +70,10 @@
   }
 
   function poll() {
-    var query = "?offset=" + encodeURIComponent(offset) + "&etag=" + encodeURIComponent(etag);
+    var query =
+      "?offset=" + encodeURIComponent(offset) +
+      "&etag=" + encodeURIComponent(etag) +
+      "&mark=" + encodeURIComponent(mark);
     fetch(url + query, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {
         var type = response.headers.get("Content-Type") || "";
@@ -81,16 +85,18 @@
       .then(function (data) {
         failures = 0;
         if (data.state === "replaced") {
-          // The log was rewritten (another ETag): start over from its first byte.
+          // Another log than the one shown (not merely a longer one): start over from byte 0.
           pre.replaceChildren();
           offset = 0;
           etag = "";
+          mark = "";
           return setTimeout(poll, 0);
         }
         if (data.state === "lines") {
           append(data.lines);
           offset = data.offset;
           etag = data.etag;
+          mark = data.mark;
         }
         live.setAttribute("data-offset", String(offset));
         if (data.more) return setTimeout(poll, 0);
