@@ -71,15 +71,17 @@ ANCHOR_PRESIGN_SECONDS = _positive("ANCHOR_PRESIGN_SECONDS", 300)
 ANCHOR_LOG_SCAN_BYTES = _positive("ANCHOR_LOG_SCAN_BYTES", 8 * 1024 * 1024)
 # "Jump to first error": the first line matching any of these regular expressions (searched in
 # the line's text without its colour codes). ANCHOR_LOG_ERROR_PATTERNS, one pattern a line,
-# replaces the list.
+# replaces the list. Each default starts with its literal text and checks the word boundary
+# after it with a look-behind: Python's re then finds the literal fast (a leading \b costs about
+# 40 ms per 256 KiB read instead of 0.1 ms).
 _DEFAULT_LOG_ERROR_PATTERNS = [
     r"npm ERR!",  # npm
-    r"\bError:",  # Node, webpack, the Vercel-style "Error: Command ... exited with 1"
-    r"\berror TS\d+",  # tsc
-    r"\bFAILED\b",  # test runners, make, gradle
+    r"Error:(?<=\bError:)",  # Node, webpack, the Vercel-style "Error: Command ... exited with 1"
+    r"error TS(?<=\berror TS)\d+",  # tsc
+    r"FAILED(?<=\bFAILED)\b",  # test runners, make, gradle
     r"^Failed to compile",  # Next.js, create-react-app
-    r"\bType error:",  # Next.js type checking
-    r"\bexit(?:ed)?(?: with)?(?: code| status)?:? (?!0\b)-?\d+\b",  # an exit code other than 0
+    r"Type error:(?<=\bType error:)",  # Next.js type checking
+    r"exit(?<=\bexit)(?:ed)?(?: with)?(?: code| status)?:? (?!0\b)-?\d+\b",  # exit code not 0
 ]
 ANCHOR_LOG_ERROR_PATTERNS = [
     line for line in env.str("ANCHOR_LOG_ERROR_PATTERNS", default="").splitlines() if line.strip()

@@ -404,6 +404,14 @@ def _plain(text: str) -> str:
     return _CONTROL.sub("", _last_rewrite(text))
 
 
+def _plain_window(text: str) -> str:
+    """Many lines without escapes and control characters (newlines kept): where a line can
+    match at all (`_plain` of each line only removes more, before a carriage return)."""
+    if "\x1b" in text:
+        text = _OTHER_ESCAPE.sub("", _CSI.sub("", text))
+    return _CONTROL.sub("", text)
+
+
 def _last_rewrite(text: str) -> str:
     # A carriage return (progress bars) rewrites the line: keep what the terminal would show.
     text = text.rstrip("\r")
@@ -753,7 +761,7 @@ class TextMatcher(LogMatcher):
         self.needle = needle.casefold()
 
     def window(self, text: str, first_line: int, last_line: int, start: int, end: int) -> bool:
-        return "\x1b" in text or self.needle in text.casefold()
+        return self.needle in _plain_window(text).casefold()
 
     def line(self, number: int, offset: int, end: int, plain: str) -> bool:
         return self.needle in plain.casefold()
@@ -764,13 +772,15 @@ class PatternMatcher(LogMatcher):
 
     def __init__(self, patterns: list[str] | None = None) -> None:
         chosen = settings.ANCHOR_LOG_ERROR_PATTERNS if patterns is None else patterns
-        self.pattern = re.compile("|".join(f"(?:{p})" for p in chosen), re.MULTILINE)
+        # One by one rather than as one alternation: each keeps re's fast literal search.
+        self.patterns = [re.compile(p, re.MULTILINE) for p in chosen]
 
     def window(self, text: str, first_line: int, last_line: int, start: int, end: int) -> bool:
-        return "\x1b" in text or self.pattern.search(text) is not None
+        plain = _plain_window(text)
+        return any(pattern.search(plain) for pattern in self.patterns)
 
     def line(self, number: int, offset: int, end: int, plain: str) -> bool:
-        return self.pattern.search(plain) is not None
+        return any(pattern.search(plain) for pattern in self.patterns)
 
 
 class LineMatcher(LogMatcher):

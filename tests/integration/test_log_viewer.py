@@ -93,7 +93,7 @@ def numbered_lines(text: str) -> list[tuple[int, str]]:
     """(number, text) of each numbered line a viewer page shows."""
     rows = re.findall(
         r'<span class="anchor-ll" id="L(\d+)">'
-        r'<a class="anchor-ln" href="#L\1">\1</a>(.*?)</span>\n',
+        r'<a class="anchor-ln" href="#L\1">\1</a>(.*?)\n</span>',
         text,
     )
     return [(int(n), unescape(re.sub(r"<[^>]+>", "", body))) for n, body in rows]
