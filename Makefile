@@ -56,6 +56,11 @@ test: setup lint
 bench: setup
 	$(BIN)/python -m benchmarks.scale $(ARGS)
 
+# The log viewer on a 200 MB build log in moto's S3 server: bytes read and time to open line
+# 1,000,000 by a permalink, by "go to line" and by "jump to first error" (benchmarks/logs.py).
+bench-logs: setup
+	$(BIN)/python -m benchmarks.logs $(ARGS)
+
 # The fault, race and chaos suites at full size, printing each figure (make test runs them with
 # smaller counts): lost answers, throttling, error pages, races and chaos on DynamoDB Local.
 reliability: setup

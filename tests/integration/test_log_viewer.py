@@ -397,6 +397,16 @@ def test_jump_to_first_error_opens_the_first_error_line(client_as, make):
     assert numbered_lines(page)[0] == (4, "./src/Cart.tsx(3,1): error TS2304: Cannot find name 'x'")
 
 
+def test_the_error_patterns_come_from_settings(client_as, make, settings):
+    settings.ANCHOR_LOG_ERROR_PATTERNS = [r"^BOOM\b"]
+    deployment = make(S.ERROR)
+    put_log(deployment, b"npm ERR! not an error here\nBOOMERANG\nBOOM went the build\n")
+
+    response = client_as("support").get(url("log_view", deployment) + "?error=1")
+
+    assert response.status_code == 302 and response["Location"].endswith("#L3")
+
+
 def test_a_log_without_errors_says_so(client_as, make):
     deployment = make()
     put_log(deployment, b"Cloning\nBuild completed\n")
