@@ -26,6 +26,7 @@ import tempfile
 import time
 from html import unescape
 from typing import Any
+from urllib.parse import urlencode
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anchor_site.settings")
 
@@ -89,6 +90,11 @@ def main() -> int:
     parser.add_argument("--megabytes", type=int, default=200)
     parser.add_argument("--target", type=int, default=1_000_000, help="the line to open")
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument(
+        "--no-scans",
+        action="store_true",
+        help="only the permalink (made from the file written here), not the two bounded scans",
+    )
     args = parser.parse_args()
 
     import boto3
@@ -135,6 +141,10 @@ def main() -> int:
         with tempfile.NamedTemporaryFile(suffix=".log") as file:
             started = time.perf_counter()
             size, lines = write_log(file.name, args.megabytes, args.target)
+            with open(file.name, "rb") as written:
+                target_offset = 0
+                for _ in range(args.target - 1):
+                    target_offset += len(written.readline())
             # One PUT by a client of its own with a long timeout (the console's clients give up
             # after 2 s, and moto takes longer than that to store 200 MB).
             uploader = boto3.client(
@@ -195,10 +205,28 @@ def main() -> int:
             assert f'id="L{args.target}"' in page.content.decode()
             return target, requests, seconds
 
-        permalink, requests, seconds = follow_scan(f"goto={args.target}")
-        cold = (requests, meter.gets, meter.bytes, seconds)
-        _, requests, seconds = follow_scan("error=1")
-        error = (requests, meter.gets, meter.bytes, seconds)
+        scans: list[tuple[str, tuple[int, int, int, float]]] = []
+        if args.no_scans:
+            from deployments.views import _position_query
+
+            etag = aws.s3().head_object(
+                Bucket=LOGS.name(), Key=log_key(deployment.project_id, deployment.deployment_id)
+            )["ETag"]
+            query = _position_query(
+                log_key(deployment.project_id, deployment.deployment_id),
+                etag,
+                "start",
+                storage.LogPosition(target_offset, args.target),
+            )
+            permalink = f"{viewer}?{urlencode(query)}#L{args.target}"
+        else:
+            permalink, requests, seconds = follow_scan(f"goto={args.target}")
+            scans.append(
+                (f"?goto={args.target} from nothing", (requests, meter.gets, meter.bytes, seconds))
+            )
+            _, requests, seconds = follow_scan("error=1")
+            scans.append(("jump to first error", (requests, meter.gets, meter.bytes, seconds)))
+        assert f"start={target_offset}&" in permalink, permalink
 
         times: list[float] = []
         for _ in range(args.repeat):
@@ -225,10 +253,7 @@ def main() -> int:
             f"median {statistics.median(times) * 1000:.0f} ms of {args.repeat} "
             f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f})"
         )
-        for label, (requests, gets, read, seconds) in (
-            (f"?goto={args.target} from nothing", cold),
-            ("jump to first error", error),
-        ):
+        for label, (requests, gets, read, seconds) in scans:
             print(
                 f"    {label + ':':41} {requests} requests (Continue links), {gets} GetObject, "
                 f"{read:,} bytes read, {seconds:.1f} s in all "

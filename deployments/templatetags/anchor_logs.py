@@ -68,3 +68,26 @@ def log_rows(lines: Iterable[object], numbered: bool = True) -> SafeString:
                 f'aria-hidden="true">·</span>{body}\n</span>'
             )
     return mark_safe("".join(out))  # noqa: S308 - text escaped, numbers formatted as integers
+
+
+@register.filter
+def log_segments_marked(segments: Iterable[object], query: str) -> SafeString:
+    """`{{ line.segments|log_segments_marked:query }}`: as log_segments, each case-insensitive
+    occurrence of `query` inside a segment wrapped in <mark>."""
+    if not query:
+        return log_segments(segments)
+    pattern = re.compile(re.escape(query), re.IGNORECASE)
+    out: list[str] = []
+    for segment in segments:
+        text = str(getattr(segment, "text", ""))
+        pieces: list[str] = []
+        position = 0
+        for match in pattern.finditer(text):
+            pieces.append(html.escape(text[position : match.start()], quote=True))
+            pieces.append(f'<mark class="anchor-log-match">{html.escape(match.group(0))}</mark>')
+            position = match.end()
+        pieces.append(html.escape(text[position:], quote=True))
+        classes = _classes(tuple(getattr(segment, "style", ())))
+        body = "".join(pieces)
+        out.append(f'<span class="{classes}">{body}</span>' if classes else body)
+    return mark_safe("".join(out))  # noqa: S308 - text escaped, fixed tags and class names

@@ -66,3 +66,14 @@ def test_progress_bars_rewritten_with_carriage_returns_show_their_last_state():
     segments = storage._segments("[#   ] 10%\r[##  ] 50%\r[####] 100%\r", storage._Style())
 
     assert "".join(s.text for s in segments) == "[####] 100%"
+
+
+def test_search_matches_are_marked_case_insensitively_and_escaped():
+    from deployments.templatetags.anchor_logs import log_segments_marked
+
+    segments = [storage.Segment("<b>Module</b> not found; module", ("fg-1",))]
+
+    assert str(log_segments_marked(segments, "MODULE")) == (
+        '<span class="ansi-fg-1">&lt;b&gt;<mark class="anchor-log-match">Module</mark>&lt;/b&gt;'
+        ' not found; <mark class="anchor-log-match">module</mark></span>'
+    )
