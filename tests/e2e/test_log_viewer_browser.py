@@ -252,6 +252,9 @@ def test_staff_read_search_and_follow_build_logs(log_stage: LogStage) -> None:
                 storage.put_build_log(log_stage.running, _running_log(12))
             expect(log).to_contain_text("building step 12 of 30", timeout=10_000)
             assert log.inner_text().count("building step 5 of 30") == 1  # appended, not redone
+            expect(page.locator(".anchor-log-summary")).to_contain_text(
+                "7 new lines since the page loaded"
+            )
             shot(page, "deployment-live-tail", full=True)
             with _on(log_stage.endpoint):
                 storage.put_build_log(

@@ -18,6 +18,21 @@
   var period = (parseInt(live.getAttribute("data-poll-seconds"), 10) || 3) * 1000;
   var MAX_LINES = 5000; // the panel keeps the newest lines; the viewer has the whole log
   var failures = 0;
+  var received = 0; // lines this script appended
+
+  function size(bytes) {
+    if (bytes < 1024) return bytes + " bytes";
+    if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1) + " KB";
+    return (bytes / 1024 / 1024).toFixed(1) + " MB";
+  }
+
+  function summarise() {
+    var summary = document.querySelector(".anchor-log-summary");
+    if (!summary || !received) return;
+    summary.textContent =
+      "The log as it arrives: " + received + " new line" + (received === 1 ? "" : "s") +
+      " since the page loaded; " + size(offset) + " in all.";
+  }
 
   function say(message, state) {
     text.textContent = message;
@@ -50,6 +65,7 @@
     }
     box.hidden = false;
     if (missing) missing.hidden = true;
+    received += lines.length;
   }
 
   function finish(status) {
@@ -87,6 +103,7 @@
         if (data.state === "replaced") {
           // Another log than the one shown (not merely a longer one): start over from byte 0.
           pre.replaceChildren();
+          received = 0;
           offset = 0;
           etag = "";
           mark = "";
@@ -99,6 +116,7 @@
           mark = data.mark;
         }
         live.setAttribute("data-offset", String(offset));
+        summarise();
         if (data.more) return setTimeout(poll, 0);
         if (data.final) return finish(data.status);
         say("Following the log live: new lines appear every " + period / 1000 + " s.", "anchor-live-on");
