@@ -311,6 +311,25 @@ def test_a_search_reads_at_most_its_budget_and_continues_where_it_stopped(make, 
     assert reads > 3
 
 
+def test_a_search_past_a_line_longer_than_a_read_keeps_offsets_and_numbers(make):
+    deployment = make()
+    long_line = b"head-marker " + b"z" * 3500
+    body = b"first\n" + long_line + b"\nthe needle line\nlast\n"
+    put_log(deployment, body)
+
+    in_long = storage.scan_log(
+        TENANT, deployment, storage.TextMatcher("head-marker"), chunk_bytes=CHUNK
+    )
+    after_it = storage.scan_log(
+        TENANT, deployment, storage.TextMatcher("needle"), chunk_bytes=CHUNK
+    )
+
+    assert [(line.number, line.offset) for line in in_long.matches] == [(2, 6)]
+    assert [(line.number, line.offset, line.text) for line in after_it.matches] == [
+        (3, body.index(b"the needle"), "the needle line")
+    ]
+
+
 def test_search_ignores_colour_codes_and_case(make):
     deployment = make()
     put_log(deployment, b"ok\n\x1b[31mBuild \x1b[1mFAILED\x1b[0m here\nok\n")
