@@ -7,15 +7,20 @@ URL is the same 404 as a missing one; S3 is then read with that record as the pr
 
 from __future__ import annotations
 
+import hmac
 import logging
+import re
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core import signing
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -24,18 +29,18 @@ from anchor_site.forms import ActionForm, RedeployForm
 from deployments import repository as deployments
 from deployments import storage
 from deployments.schemas import DeploymentSchema, DeploymentStatus
+from deployments.storage import LogChunk, LogLine, LogPosition, LogScan
+from deployments.templatetags.anchor_logs import style_classes
 from infra.core.dynamo import now
-from infra.core.errors import (
-    InvalidTransition,
-    Misconfigured,
-    RepositoryError,
-    ValidationError,
-)
-from infra.core.resources import ARTIFACTS_RETENTION_DAYS
+from infra.core.errors import InvalidTransition, Misconfigured, RepositoryError, ValidationError
+from infra.core.resources import ARTIFACTS_RETENTION_DAYS, log_key
 from staff import actions
 from staff.permissions import CANCEL, FAIL, REDEPLOY, VIEW
 
 LOG_LINES = 200
+LOG_POLL_SECONDS = 3  # how often the deployment page's live tail asks for new lines
+LOG_SEARCH_MATCHES = 100  # the most matches one search page lists
+LOG_QUERY_MAX = 200  # characters of a search
 logger = logging.getLogger("anchor.dashboard")
 
 
@@ -113,6 +118,10 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
         lambda: storage.list_artifacts(user_id, deployment),
     )
     log, log_error = _panel(log_read, "build log", deployment_id)
+    live = deployment.status in (DeploymentStatus.QUEUED, DeploymentStatus.BUILDING)
+    log_styled = log.styled if log is not None else ()
+    if live and log is not None and log.partial_last_line:
+        log_styled = log_styled[:-1]  # its end is still being written: the live tail brings it
     artifacts, artifacts_error = _panel(artifacts_read, "artifacts", deployment_id)
     artifacts = artifacts or []
     moment = now()
@@ -134,6 +143,9 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
             log_error=log_error,
             artifacts_error=artifacts_error,
             log_lines=LOG_LINES,
+            log_styled=log_styled,
+            live=live and log_error is None,
+            poll_seconds=LOG_POLL_SECONDS,
             artifacts=artifacts,
             artifacts_total=sum(a.size for a in artifacts),
             artifacts_capped=len(artifacts) >= storage.MAX_ARTIFACTS,
@@ -315,11 +327,275 @@ def deployment_redeploy(request: HttpRequest, user_id: str, deployment_id: str) 
     return HttpResponseRedirect(_detail_url(new))
 
 
+# --- the log viewer and the live tail -----------------------------------------------------------
+#
+# Line numbers are only known counting newlines from the log's start, and a 200 MB log is never
+# read whole for a page. So every link the viewer makes to a chunk carries the number of the line
+# at its byte offset, signed with the log's ETag (`line`, `v`, `sig`): reading on from a chunk
+# adds its newlines, reading back subtracts them, and a search or "go to line" that counted
+# from the start hands its count on the same way. A chunk reached without such a number (the
+# end of a big log, a hand-edited offset) shows its lines unnumbered, with a link that counts
+# them (a bounded scan per request). A signed number is only trusted for the ETag it was made
+# for: the read is pinned to that ETag, and a log replaced since is shown from its start.
+
+_POSITIONS = signing.Signer(salt="anchor.deployments.log-position")
+
+
+def _position_value(key: str, etag: str, offset: int, line: int) -> str:
+    return f"{key}|{etag.strip(chr(34))}|{offset}|{line}"
+
+
+def _position_query(key: str, etag: str, at: str, position: LogPosition) -> dict[str, str]:
+    value = _position_value(key, etag, position.offset, position.line)
+    return {
+        at: str(position.offset),
+        "line": str(position.line),
+        "v": etag.strip('"'),
+        "sig": _POSITIONS.signature(value),
+    }
+
+
+def _whole_number(request: HttpRequest, name: str) -> int | None:
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 15:
+        raise ValidationError({name: ["must be a whole number of at most 15 digits"]})
+    return int(raw)
+
+
+def _known_position(request: HttpRequest, key: str, at: str) -> tuple[LogPosition | None, str]:
+    """The signed position a link carried for the offset in parameter `at`, and its ETag."""
+    offset, line = _whole_number(request, at), _whole_number(request, "line")
+    etag, sig = request.GET.get("v", ""), request.GET.get("sig", "")
+    if offset is None or line is None or not sig:
+        return None, ""
+    if line < 1 or not re.fullmatch(r"[0-9a-fA-F-]{1,80}", etag):
+        raise ValidationError({"line": ["this log link is damaged; open the log again"]})
+    if not hmac.compare_digest(sig, _POSITIONS.signature(_position_value(key, etag, offset, line))):
+        raise ValidationError({"sig": ["this log link is damaged; open the log again"]})
+    return LogPosition(offset, line), f'"{etag}"'
+
+
+def _viewer_url(deployment: DeploymentSchema, query: dict[str, str], fragment: str = "") -> str:
+    base = reverse(
+        "admin:deployments_deployment_log_view",
+        args=[deployment.user_id, deployment.deployment_id],
+    )
+    url = f"{base}?{urlencode(query)}" if query else base
+    return f"{url}#{fragment}" if fragment else url
+
+
+def _line_url(deployment: DeploymentSchema, key: str, etag: str, line: LogLine) -> str:
+    """A link to the chunk that starts with `line`, scrolled to it (#L123)."""
+    assert line.number is not None
+    query = _position_query(key, etag, "start", LogPosition(line.offset, line.number))
+    return _viewer_url(deployment, query, f"L{line.number}")
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: LogLine
+    url: str = ""
+
+
+@dashboard_view(VIEW)
+@require_GET
+def deployment_log_view(request: HttpRequest, user_id: str, deployment_id: str) -> HttpResponse:
+    """The whole build log in chunks of at most 256 KiB (`start` / `end` byte offsets), with
+    numbered, linkable lines (#L123); `q` searches it, `error` jumps to the first error line,
+    `goto` to a line by number, `count` numbers the lines of a chunk reached without them.
+
+    One DynamoDB read (the deployment, tenant-scoped); S3: one ranged GET for a chunk, and for a
+    search or a jump at most settings.ANCHOR_LOG_SCAN_BYTES read in ranged GETs, then a link
+    that goes on from there.
+    """
+    deployment = deployments.get_deployment(user_id, deployment_id)
+    key = log_key(deployment.project_id, deployment.deployment_id)
+    query = " ".join(request.GET.get("q", "").split())[:LOG_QUERY_MAX]
+    goto, count = _whole_number(request, "goto"), _whole_number(request, "count")
+    context = _context(
+        deployment,
+        title=f"Build log of {deployment.deployment_id}",
+        query=query,
+        download_url=reverse(
+            "admin:deployments_deployment_log", args=[user_id, deployment.deployment_id]
+        ),
+        viewer_url=_viewer_url(deployment, {}),
+        error_url=_viewer_url(deployment, {"error": "1"}),
+        scan_budget=settings.ANCHOR_LOG_SCAN_BYTES,
+        chunk_limit=storage.LOG_CHUNK_BYTES,
+    )
+    if query or "error" in request.GET or goto is not None or count is not None:
+        matcher: storage.LogMatcher
+        if query:
+            matcher, most = storage.TextMatcher(query), LOG_SEARCH_MATCHES
+        elif goto is not None:
+            if goto < 1:
+                raise ValidationError({"goto": ["line numbers start at 1"]})
+            matcher, most = storage.LineMatcher(number=goto), 1
+        elif count is not None:
+            matcher, most = storage.LineMatcher(offset=count), 1
+        else:
+            matcher, most = storage.PatternMatcher(), 1
+        start, etag = _known_position(request, key, "from")
+        scan = storage.scan_log(
+            user_id, deployment, matcher, start=start, etag=etag or None, max_matches=most
+        )
+        return _scan_page(request, deployment, key, scan, context, jump=not query)
+    start, end = _whole_number(request, "start"), _whole_number(request, "end")
+    if start is not None and end is not None:
+        raise ValidationError({"start": ["give start or end, not both"]})
+    known, etag = _known_position(request, key, "start" if end is None else "end")
+    if start is None and end is None and "last" not in request.GET:
+        start = 0
+    chunk = storage.read_log_chunk(
+        user_id, deployment, start=start, end=end, known=known, etag=etag or None
+    )
+    return _chunk_page(request, deployment, key, chunk, context)
+
+
+def _chunk_page(
+    request: HttpRequest,
+    deployment: DeploymentSchema,
+    key: str,
+    chunk: LogChunk,
+    context: dict[str, object],
+) -> HttpResponse:
+    nav: dict[str, str] = {}
+    if chunk.available:
+        if chunk.has_older:
+            older = {"end": str(chunk.start)}
+            if chunk.first_line is not None:
+                older = _position_query(
+                    key, chunk.etag, "end", LogPosition(chunk.start, chunk.first_line)
+                )
+            nav["first"] = _viewer_url(deployment, {})
+            nav["older"] = _viewer_url(deployment, older)
+        if chunk.has_newer:
+            newer = {"start": str(chunk.end)}
+            if chunk.next_line is not None:
+                newer = _position_query(
+                    key, chunk.etag, "start", LogPosition(chunk.end, chunk.next_line)
+                )
+            nav["newer"] = _viewer_url(deployment, newer)
+            nav["last"] = _viewer_url(deployment, {"last": "1"})
+    count_url = ""
+    if chunk.available and chunk.first_line is None and chunk.lines:
+        count_url = _viewer_url(deployment, {"count": str(chunk.start)})
+    return render(
+        request,
+        "admin/anchor/deployment_log_view.html",
+        {
+            **context,
+            "chunk": chunk,
+            "nav": nav,
+            "count_url": count_url,
+            "numbered": chunk.first_line is not None,
+            "last_line": (chunk.first_line + len(chunk.lines) - 1)
+            if chunk.first_line is not None and chunk.lines
+            else None,
+        },
+    )
+
+
+def _scan_page(
+    request: HttpRequest,
+    deployment: DeploymentSchema,
+    key: str,
+    scan: LogScan,
+    context: dict[str, object],
+    *,
+    jump: bool,
+) -> HttpResponse:
+    if jump and scan.matches:
+        # "Jump to first error", "go to line", "number these lines": to the chunk from there.
+        return HttpResponseRedirect(_line_url(deployment, key, scan.etag, scan.matches[0]))
+    continue_url = ""
+    if scan.resume is not None:
+        carried = {k: v for k, v in request.GET.items() if k in {"q", "error", "goto", "count"}}
+        position = _position_query(key, scan.etag, "from", scan.resume)
+        continue_url = _viewer_url(deployment, {**carried, **position})
+    return render(
+        request,
+        "admin/anchor/deployment_log_view.html",
+        {
+            **context,
+            "scan": scan,
+            "searching": True,
+            "rows": [
+                _Row(line, _line_url(deployment, key, scan.etag, line)) for line in scan.matches
+            ],
+            "continue_url": continue_url,
+            "capped": len(scan.matches) >= LOG_SEARCH_MATCHES,
+            "what": _scan_subject(request),
+        },
+    )
+
+
+def _scan_subject(request: HttpRequest) -> str:
+    if request.GET.get("q"):
+        return "search"
+    if request.GET.get("goto"):
+        return f"line {request.GET['goto']}"
+    if request.GET.get("count"):
+        return "count"
+    return "error"
+
+
+_FINAL = frozenset({DeploymentStatus.READY, DeploymentStatus.ERROR, DeploymentStatus.CANCELED})
+
+
+@dashboard_view(VIEW)
+@require_GET
+def deployment_log_tail(request: HttpRequest, user_id: str, deployment_id: str) -> JsonResponse:
+    """The live tail's JSON: the deployment's status and the whole log lines past `offset`
+    ("replaced" when the log is another one than `etag` and `mark` knew, and the page starts
+    over from 0; a log that only grew reads on).
+
+    One DynamoDB read (the deployment, tenant-scoped) and one ranged GET of at most 256 KiB.
+    """
+    deployment = deployments.get_deployment(user_id, deployment_id)
+    offset = _whole_number(request, "offset") or 0
+    etag = request.GET.get("etag", "")
+    if etag and not re.fullmatch(r'"?[0-9a-fA-F-]{1,80}"?', etag):
+        raise ValidationError({"etag": ["not an ETag"]})
+    mark = request.GET.get("mark", "")
+    if mark and not re.fullmatch(r"[0-9a-f]{16}", mark):
+        raise ValidationError({"mark": ["not a mark this console made"]})
+    final = deployment.status in _FINAL
+    tail = storage.read_log_tail(
+        user_id,
+        deployment,
+        offset=offset,
+        etag=f'"{etag.strip(chr(34))}"' if etag else None,
+        mark=mark,
+        final=final,
+    )
+    return JsonResponse(
+        {
+            "status": deployment.status.value,
+            "final": final,
+            "state": tail.state,
+            "offset": tail.offset,
+            "etag": tail.etag.strip('"'),
+            "mark": tail.mark,
+            "more": tail.more,
+            "lines": [
+                [[style_classes(s.style), s.text] for s in line.segments] for line in tail.lines
+            ],
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 _BASE = "tenants/<str:user_id>/deployments/<str:deployment_id>/"
 
 urlpatterns = [
     path(_BASE, deployment_detail, name="deployments_deployment_detail"),
     path(_BASE + "log/", deployment_log, name="deployments_deployment_log"),
+    path(_BASE + "log/view/", deployment_log_view, name="deployments_deployment_log_view"),
+    path(_BASE + "log/tail/", deployment_log_tail, name="deployments_deployment_log_tail"),
     path(_BASE + "cancel/", deployment_cancel, name="deployments_deployment_cancel"),
     path(_BASE + "fail/", deployment_fail, name="deployments_deployment_fail"),
     path(_BASE + "redeploy/", deployment_redeploy, name="deployments_deployment_redeploy"),

@@ -71,6 +71,8 @@ def test_a_missing_secret_key_is_one_line_saying_what_to_set(command):
         ("SESSION_IDLE_MINUTES", "0", "SESSION_IDLE_MINUTES=0 must be a positive"),
         ("SESSION_MAX_HOURS", "24", "SESSION_MAX_HOURS at most 12"),
         ("READINESS_TIMEOUT_SECONDS", "5", "READINESS_TIMEOUT_SECONDS above 0, at most 2"),
+        ("ANCHOR_LOG_SCAN_BYTES", "0", "ANCHOR_LOG_SCAN_BYTES=0 must be a positive"),
+        ("ANCHOR_LOG_ERROR_PATTERNS", "npm ERR!\n(unclosed", "'(unclosed' is not a regular"),
     ],
 )
 def test_a_malformed_variable_stops_startup_with_one_clear_line(variable, value, says):
