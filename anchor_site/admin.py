@@ -54,7 +54,7 @@ class AnchorAdminSite(admin.AdminSite):
                 {
                     "name": "Dashboard",
                     "app_label": "dashboard",
-                    "app_url": reverse("admin:find"),
+                    "app_url": reverse("admin:attention"),
                     "has_module_perms": True,
                     "models": entries,
                 },
