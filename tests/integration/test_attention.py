@@ -492,3 +492,19 @@ def test_the_feed_never_scans(mixed, client_as, dynamodb_calls):
     finally:
         del aws.dynamodb().query
     assert indexes == {ATTENTION_INDEX}
+
+
+def test_the_demo_data_puts_a_stuck_build_a_long_queued_one_and_a_fresh_error_on_the_feed(
+    client_as,
+):
+    call_command(
+        "seed_demo",
+        *("--tenants", "3", "--max-deployments", "30", "--workers", "1"),
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+
+    html = client_as("support").get(URL).content.decode()
+
+    kinds = re.findall(r'<tr class="anchor-attention-(\w+)">', html)
+    assert {"stuck", "queued", "error"} <= set(kinds)
