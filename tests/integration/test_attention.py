@@ -429,7 +429,9 @@ def test_the_index_costs_the_same_calls_at_10_and_10000_in_flight_deployments(
 ):
     """On DynamoDB Local: 10 in-flight deployments, then 10,000 (bulk-loaded), same calls."""
     tenants = [
-        projects.create_project(f"usr_{t}", {"name": f"site-{t}", "repo_url": "https://github.com/t/r"})
+        projects.create_project(
+            f"usr_{t}", {"name": f"site-{t}", "repo_url": "https://github.com/t/r"}
+        )
         for t in range(4)
     ]
 

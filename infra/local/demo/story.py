@@ -52,8 +52,8 @@ def plan_tenants(seed: int, count: int) -> list[TenantPlan]:
 
     Tenant 0's first project is the big one (pagination); tenant 1's second project has the
     stuck build (and a failure of the last hour); tenant 2's second project a deployment queued
-    for over half an hour (the needs-attention feed); tenant 2's first project has the deployment whose log is missing (each falls
-    back to the last tenant when there are fewer).
+    for over half an hour (the needs-attention feed); tenant 2's first project has the
+    deployment whose log is missing (each falls back to the last tenant when there are fewer).
     """
     order = list(range(len(COMPANIES)))
     _rng(seed, "companies").shuffle(order)
