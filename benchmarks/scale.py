@@ -272,8 +272,8 @@ def run(sizes: tuple[int, int], repeat: int, *, quick: bool) -> int:
         print(
             f"{name:<30} {a['calls']:>5} / {b['calls']:<5} {a['items']:>5} / {b['items']:<6}"
             f" {statistics.median(a['ms']):>10.1f} {statistics.median(b['ms']):>12.1f}"
-            f" {ratio:>6.2f}  calls = {want_calls} at both sizes, items ≤ page+1 per list"
-            f" + 31 {'ok' if ok else 'MISSED'}"
+            f" {ratio:>6.2f}  calls = {want_calls} at both sizes, items ≤ {items_limit}"
+            f" {'ok' if ok else 'MISSED'}"
         )
     (few, few_cost), (many, many_cost) = sorted(attention_cost.items())
     attention_ok = (

@@ -3,7 +3,8 @@ a staff member starts the day on it, in light and dark mode and at phone width, 
 refreshes itself (a fetch of its fragment, no reload) when a new build gets stuck.
 
 Reuses the console browser test's fixtures (moto server, `manage.py serve`, the CSP watch).
-Screenshots go to test-artifacts/screenshots/attention-*.png.
+Screenshots go to test-artifacts/screenshots/attention/ (a folder of its own: the console
+browser test empties the screenshots folder's own PNGs when it starts).
 """
 
 from __future__ import annotations
@@ -97,11 +98,12 @@ def test_a_staff_member_starts_the_day_on_the_feed_and_it_refreshes_itself(
 ) -> None:
     from playwright.sync_api import expect
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    folder = SCREENSHOTS / "attention"
+    folder.mkdir(parents=True, exist_ok=True)
     shots: list[Path] = []
 
     def shot(name: str) -> None:
-        path = SCREENSHOTS / f"attention-{len(shots) + 1:02d}-{name}.png"
+        path = folder / f"{len(shots) + 1:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         shots.append(path)
 
