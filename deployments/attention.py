@@ -165,9 +165,9 @@ def attention_feed(
             newer, older = more, True
         else:
             newer, older = start is not None, more
-        names = _project_names({row["projectId"] for row in shown})
+        names = _project_names({str(row["projectId"]) for row in shown if row.get("projectId")})
     items, unreadable = read_rows(DeploymentSchema, shown)
-    by_id = {row["deploymentId"]: row for row in shown}
+    by_id = {row.get("deploymentId"): row for row in shown}  # a row without one is unreadable
     rows = [
         AttentionRow(
             kind=_kind_of(by_id[d.deployment_id]["attention"]),

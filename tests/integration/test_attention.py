@@ -510,3 +510,23 @@ def test_the_demo_data_puts_a_stuck_build_a_long_queued_one_and_a_fresh_error_on
 
     kinds = re.findall(r'<tr class="anchor-attention-(\w+)">', html)
     assert {"stuck", "queued", "error"} <= set(kinds)
+
+
+def test_a_record_the_schema_rejects_is_reported_not_a_server_error(mixed, client_as):
+    aws.dynamodb().put_item(
+        TableName=DEPLOYMENTS.name(),
+        Item={
+            "PK": {"S": "prj_broken0000000000"},
+            "SK": {"S": "DEPLOYMENT#2026-01-01T00:00:00.000Z#dpl_broken0000000000"},
+            "status": {"S": "queued"},
+            "attention": {"S": "queued#1"},
+            "attentionAt": {"S": "2026-01-01T00:00:00.000Z#dpl_broken0000000000"},
+        },
+    )
+
+    response = client_as("support").get(URL)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "1 record could not be read" in html
+    assert len(table_rows(html)) == 3
