@@ -27,10 +27,12 @@ class AnchorAdminSite(admin.AdminSite):
         # Dashboard routes go before the admin's own list, which ends in a catch-all.
         from anchor_site.audit_trail import urlpatterns as audit_urls
         from anchor_site.exports import urlpatterns as export_urls
+        from deployments.attention_views import urlpatterns as attention_urls
         from deployments.views import urlpatterns as deployment_urls
         from projects.views import urlpatterns as project_urls
 
         return [
+            *attention_urls,
             *project_urls,
             *deployment_urls,
             *export_urls,
@@ -69,7 +71,10 @@ class AnchorAdminSite(admin.AdminSite):
                 if request.user.has_perm(FIND)
                 else "Find a tenant"
             )
-            entries: list[dict[str, Any]] = [_entry(label, "admin:find")]
+            entries: list[dict[str, Any]] = [
+                _entry("Needs attention", "admin:attention"),
+                _entry(label, "admin:find"),
+            ]
             if request.user.has_perm(VIEW_AUDIT):
                 entries.append(_entry("Audit trail", "admin:audit"))
             apps.insert(
@@ -77,7 +82,7 @@ class AnchorAdminSite(admin.AdminSite):
                 {
                     "name": "Dashboard",
                     "app_label": "dashboard",
-                    "app_url": reverse("admin:find"),
+                    "app_url": reverse("admin:attention"),
                     "has_module_perms": True,
                     "models": entries,
                 },

@@ -385,6 +385,12 @@ GUNICORN_TIMEOUT = _positive("GUNICORN_TIMEOUT", 30)
 GUNICORN_GRACEFUL_TIMEOUT = _positive("GUNICORN_GRACEFUL_TIMEOUT", 30)
 GUNICORN_KEEPALIVE = _positive("GUNICORN_KEEPALIVE", 5)
 
+# --- The "needs attention" feed -------------------------------------------------------------------
+# A build running longer than this is stuck (the feed lists it, and staff may mark it as error);
+# a deployment queued longer than LONG_QUEUED_AFTER is listed as long-queued.
+STUCK_BUILD_AFTER = timedelta(minutes=_positive("ANCHOR_STUCK_BUILD_MINUTES", 60))
+LONG_QUEUED_AFTER = timedelta(minutes=_positive("ANCHOR_LONG_QUEUED_MINUTES", 15))
+
 # --- Health checks --------------------------------------------------------------------------------
 # /readyz answers from a result at most this old, so a busy load balancer costs AWS little.
 READINESS_CACHE_SECONDS = _setting("READINESS_CACHE_SECONDS", "float", 10.0)

@@ -10,6 +10,24 @@
   change adds one to (the recount's optimistic lock). A chart of 30 days is one Query of at most
   31 small items.
 
+- the attention keys, only on deployments that may need staff's attention: `attention`, the
+  partition of AttentionIndex (the "needs attention" feed across tenants), and `attentionAt`,
+  its sort key (`{since}#{deploymentId}`, `since` being when the deployment entered its state:
+  createdAt when queued, startedAt when building, endedAt when failed). The index is sparse: a
+  ready or canceled deployment has neither key (the transition that ends it removes them in the
+  same conditional write), so the index holds only in-flight and failed deployments, never the
+  platform's history. In-flight partitions are `queued#{shard}` and `building#{shard}`, with
+  ATTENTION_SHARDS shards picked by a hash of the deployment id: every push writes these
+  partitions two or three times (queued, building, gone), and one partition for the whole
+  platform would cap the platform's pushes at what one index partition takes (about 1,000
+  writes a second, shared by all tenants) and throttle the table's own writes behind it; four
+  shards raise that fourfold for a fixed four Queries per state. Failed deployments go to
+  `error#{yyyy-mm-dd}`, the UTC day of their endedAt: the feed reads only today's and
+  yesterday's partitions (for "the last 24 hours"), so an error ages out of the feed when its
+  day is no longer read — it keeps its keys (error is final; nothing rewrites it), the old day
+  partitions stay in the index as storage only, never read. Errors are not sharded: a day
+  partition is written once per failed build, far below a partition's limit;
+
 Counter items carry `userId` (the tenant filter of the chart's Query) but neither `createdAt`,
 `deploymentId` nor `projectStatus`, so no index of the table ever holds them, and every list of
 deployments reads `begins_with(SK, "DEPLOYMENT#")`.
@@ -17,6 +35,7 @@ deployments reads `begins_with(SK, "DEPLOYMENT#")`.
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -32,6 +51,9 @@ COUNTS_PREFIX = "COUNTS#"
 # Counters are stored data: their day boundary is Singapore's, whatever a display setting says.
 COUNTER_ZONE = ZoneInfo("Asia/Singapore")
 STATUSES = tuple(s.value for s in DeploymentStatus)
+ATTENTION_SHARDS = 4
+ATTENTION_KEYS = ("attention", "attentionAt")
+IN_FLIGHT = ("queued", "building")
 
 
 def sort_key(created_at: str, deployment_id: str) -> str:
@@ -118,11 +140,50 @@ def counts_of(item: dict[str, Any]) -> Counter[str]:
     return found
 
 
+def attention_shard(deployment_id: str) -> int:
+    """The in-flight shard of a deployment (stable: a hash of its id)."""
+    return zlib.crc32(deployment_id.encode()) % ATTENTION_SHARDS
+
+
+def in_flight_partition(status: str, shard: int) -> str:
+    return f"{status}#{shard}"
+
+
+def error_partition(day: date) -> str:
+    """The AttentionIndex partition of the deployments that failed on `day` (UTC)."""
+    return f"error#{day.isoformat()}"
+
+
+def attention_sort_key(since: str, deployment_id: str) -> str:
+    return f"{since}#{deployment_id}"
+
+
+def attention_keys(item: dict[str, Any]) -> dict[str, str]:
+    """The AttentionIndex keys of a stored deployment item: `attention` and `attentionAt` for a
+    queued, building or failed one; nothing for a ready or canceled one (not in the index)."""
+    status, deployment_id = item["status"], item["deploymentId"]
+    if status == "queued":
+        since = item["createdAt"]
+    elif status == "building":
+        since = item.get("startedAt") or item.get("updatedAt") or item["createdAt"]
+    elif status == "error":
+        since = item.get("endedAt") or item.get("updatedAt") or item["createdAt"]
+    else:
+        return {}
+    if status in IN_FLIGHT:
+        partition = in_flight_partition(status, attention_shard(deployment_id))
+    else:  # stored timestamps are UTC ISO-8601: the first ten characters are the UTC day
+        partition = error_partition(date.fromisoformat(since[:10]))
+    return {"attention": partition, "attentionAt": attention_sort_key(since, deployment_id)}
+
+
 def with_derived_keys(item: dict[str, Any]) -> dict[str, Any]:
-    """A stored deployment item (camelCase) completed with its table key and projectStatus."""
-    return {
+    """A stored deployment item (camelCase) completed with its table key, projectStatus and,
+    when it belongs in the feed, its attention keys."""
+    full = {
         "PK": item["projectId"],
         "SK": sort_key(item["createdAt"], item["deploymentId"]),
-        **item,
+        **{k: v for k, v in item.items() if k not in ATTENTION_KEYS},
         "projectStatus": project_status_of(item),
     }
+    return {**full, **attention_keys(full)}

@@ -1,9 +1,10 @@
 """Offline maintenance of the deployments table: recounting a project's derived data from its rows.
 
 The one place (with the command that calls it) allowed to read a whole partition: it fills in
-what items written before the status index and the day counters lack — each item's projectStatus
-and the per-day counter items — and then marks the project complete (`derivedVersion`), so its
-filtered pages and chart turn on. Idempotent (a second run changes nothing) and safe beside live
+what items written before the status index, the attention index and the day counters lack —
+each item's projectStatus and attention keys and the per-day counter items — and then marks the
+project complete (`derivedVersion`), so its filtered pages, chart and place in the attention feed
+turn on. Idempotent (a second run changes nothing) and safe beside live
 writes: each counter item is replaced only if its `rev` is still the one read before the rows
 (every live change adds one to it); otherwise the project is counted again.
 """
@@ -20,8 +21,8 @@ from deployments import derived
 from infra.core import aws
 from infra.core.dynamo import from_item, to_item, to_value
 from infra.core.errors import Unavailable, aws_errors, condition_check
+from infra.core.resources import ATTENTION_INDEX, PROJECT_STATUS_INDEX, PROJECTS
 from infra.core.resources import DEPLOYMENTS as TABLE
-from infra.core.resources import PROJECT_STATUS_INDEX, PROJECTS
 from infra.core.scope import cross_tenant
 from projects import repository as projects_repository
 
@@ -132,7 +133,10 @@ def _rows(project_id: str) -> Iterator[dict[str, Any]]:
     return _partition(
         project_id,
         derived.SK_PREFIX,
-        ProjectionExpression="PK, SK, projectId, deploymentId, createdAt, #status, projectStatus",
+        ProjectionExpression=(
+            "PK, SK, projectId, deploymentId, createdAt, updatedAt, startedAt, endedAt, "
+            "#status, projectStatus, attention, attentionAt"
+        ),
         ExpressionAttributeNames={"#status": "status"},
     )
 
@@ -146,25 +150,36 @@ def _counter_revs(project_id: str) -> dict[date, tuple[int, Counter[str]]]:
 
 
 def _set_status_keys(rows: list[dict[str, Any]]) -> int:
-    """Give every row its projectStatus (conditional on the status it was computed from)."""
+    """Give every row its projectStatus and attention keys, or remove attention keys it should
+    not have (conditional on the status they were computed from)."""
     changed = 0
     for row in rows:
         want = derived.project_status_of(row)
-        if row.get("projectStatus") == want:
+        attention = derived.attention_keys(row)
+        stale = [k for k in derived.ATTENTION_KEYS if k in row and k not in attention]
+        if (
+            row.get("projectStatus") == want
+            and all(row.get(k) == v for k, v in attention.items())
+            and not stale
+        ):
             continue
+        values = {":key": to_value(want), ":status": to_value(row["status"])}
+        expression = "SET projectStatus = :key"
+        for key, value in attention.items():
+            expression += f", {key} = :{key}"
+            values[f":{key}"] = to_value(value)
+        if stale:
+            expression += " REMOVE " + ", ".join(stale)
         with condition_check() as check:
             aws.dynamodb().update_item(
                 TableName=TABLE.name(),
                 Key=to_item({"PK": row["PK"], "SK": row["SK"]}),
-                UpdateExpression="SET projectStatus = :key",
+                UpdateExpression=expression,
                 ConditionExpression="#status = :status",
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":key": to_value(want),
-                    ":status": to_value(row["status"]),
-                },
+                ExpressionAttributeValues=values,
             )
-        # A failed condition means a live transition moved the row, and it wrote the key itself.
+        # A failed condition means a live transition moved the row, and it wrote the keys itself.
         changed += not check.failed
         row["projectStatus"] = want
     return changed
@@ -199,13 +214,16 @@ def _replace_counter(
 
 
 def status_index_ready() -> bool:
-    """Whether the stage's ProjectStatusIndex exists and is ACTIVE (one DescribeTable)."""
+    """Whether the stage's ProjectStatusIndex and AttentionIndex exist and are ACTIVE (one
+    DescribeTable): the recount fills in the keys of both."""
     with aws_errors():
         table = aws.dynamodb().describe_table(TableName=TABLE.name())["Table"]
-    return any(
-        index["IndexName"] == PROJECT_STATUS_INDEX and index.get("IndexStatus") == "ACTIVE"
+    active = {
+        index["IndexName"]
         for index in table.get("GlobalSecondaryIndexes", [])
-    )
+        if index.get("IndexStatus") == "ACTIVE"
+    }
+    return {PROJECT_STATUS_INDEX, ATTENTION_INDEX} <= active
 
 
 def _nonzero(counts: Counter[str]) -> dict[str, int]:

@@ -540,7 +540,8 @@ def import_deployments(
     change made since): each chunk's keys are looked up with one keys-only range Query (falling
     back to BatchGetItem when the range holds many other items), and only the missing items are
     put with BatchWriteItem (25 per call, unprocessed items retried). Every item carries its
-    projectStatus, and the day counters are added for exactly the items written, so imported data
+    projectStatus and, when queued, building or failed, its attention keys (derived.py), and the
+    day counters are added for exactly the items written, so imported data
     looks as if created one by one. Batch writes cannot be conditional or transactional, so a
     live push never comes this way (use create_deployment); should the process die between a
     batch and its counters, `manage.py recount_deployments --project` puts them right.
@@ -621,7 +622,8 @@ def _transition(
     known: DeploymentSchema | None = None,
 ) -> DeploymentSchema:
     """One transaction: the deployment's status (conditional on the status it moves from, the
-    tenant and, for a stuck build, startedAt) with its projectStatus, and the day counter (one less
+    tenant and, for a stuck build, startedAt) with its projectStatus and attention keys (set on
+    building and error, removed on ready and canceled), and the day counter (one less
     of the old status, one more of the new), so counters never disagree with rows. Sets startedAt
     on building, endedAt on a final status. `user_id=None` is the orchestrator's unscoped path.
 
@@ -703,6 +705,9 @@ def _transition_changes(
         changes["endedAt"] = moment
     if error is not None:
         changes["error"] = error
+    # Into the feed (building, error) or out of it (ready, canceled: _transition_update removes
+    # the keys), in this same conditional write.
+    changes.update(derived.attention_keys({**current, **changes}))
     return changes
 
 
@@ -723,10 +728,15 @@ def _transition_update(
     if started_before is not None:
         condition += " AND startedAt < :startedBefore"
         values[":startedBefore"] = to_value(format_timestamp(started_before))
+    expression = "SET " + ", ".join(f"#{k} = :{k}" for k in changes)
+    leaving = [key for key in derived.ATTENTION_KEYS if key not in changes]
+    if leaving:  # a final state other than error: the deployment leaves the attention feed
+        names.update({f"#{k}": k for k in leaving})
+        expression += " REMOVE " + ", ".join(f"#{k}" for k in leaving)
     return {
         "TableName": DEPLOYMENTS.name(),
         "Key": _Keys.item(current["PK"], current["SK"]),
-        "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in changes),
+        "UpdateExpression": expression,
         "ConditionExpression": condition,
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
@@ -772,6 +782,18 @@ def update_deployment(deployment_id: str, **fields: Any) -> DeploymentSchema:
     if not changes:
         raise ValidationError({"fields": ["nothing to change"]})
     current = _find_item(deployment_id, None)
+    # A new startedAt (building) or endedAt (error) moves the deployment within the feed: only
+    # the attention keys that change are set (a building one's partition never changes, so a
+    # race with the transition that ends it cannot put it back into the index).
+    if current.get("status") in ("building", "error"):
+        was = derived.attention_keys(current)
+        changes.update(
+            {
+                key: value
+                for key, value in derived.attention_keys({**current, **changes}).items()
+                if was.get(key) != value
+            }
+        )
     names = {f"#{k}": k for k in changes}
     values = {f":{k}": to_value(v) for k, v in changes.items()}
     values[":now"] = to_value(format_timestamp(now()))

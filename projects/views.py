@@ -25,7 +25,7 @@ from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core.dynamo import Page
 from infra.core.errors import Conflict, NotFound, ValidationError
 from infra.core.ids import valid_user_id
-from infra.core.resources import DERIVED_VERSION
+from infra.core.resources import COUNTERS_VERSION
 from projects import chart
 from projects import repository as projects
 from projects.forms import ProjectEditForm
@@ -176,7 +176,7 @@ def project_detail(request: HttpRequest, user_id: str, project_id: str) -> HttpR
     project = project_read.result()
     # A project stored before the status index and the day counters existed shows neither
     # until `manage.py recount_deployments` has filled them in: no wrong rows, no wrong chart.
-    counted = project.derived_version >= DERIVED_VERSION
+    counted = project.derived_version >= COUNTERS_VERSION
     page: Page[DeploymentSchema] = page_read.result() if counted or not status else Page([])
     day_chart = chart_read.result() if counted else None
     return render(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from deployments import repository as deployments
@@ -24,7 +25,8 @@ from staff.audit import audit, clean_reason
 from staff.models import AuditKind
 from staff.permissions import CANCEL, EDIT_PROJECT, FAIL, REDEPLOY, require
 
-STUCK_AFTER = timedelta(hours=1)  # a build running longer than this may be marked as error
+# A build running longer than this may be marked as error (ANCHOR_STUCK_BUILD_MINUTES).
+STUCK_AFTER: timedelta = settings.STUCK_BUILD_AFTER
 STUCK_ERROR = "Marked as error by anchor-deploy staff: the build was stuck for over an hour."
 CANCELABLE = frozenset({DeploymentStatus.QUEUED, DeploymentStatus.BUILDING})
 

@@ -210,10 +210,17 @@ USER_DEPLOYMENTS_INDEX = "UserDeploymentsIndex"
 # A project's deployments by status, newest first: hash projectStatus (`{projectId}#{status}`),
 # (`{status}#{createdAt}#{deploymentId}`), kept by the conditional write that changes a status.
 PROJECT_STATUS_INDEX = "ProjectStatusIndex"
-# The version of the derived keys and counters (projectStatus, per-day counts) a project's
-# deployments carry; a project item records the version its data was last completed to
-# (`derivedVersion`), by create_project/import_project or by `manage.py recount_deployments`.
-DERIVED_VERSION = 1
+# The "needs attention" feed across tenants: a sparse index holding only in-flight (queued,
+# building) and failed deployments, hash `attention` (`queued#{shard}`, `building#{shard}`,
+# `error#{UTC day}`), range `attentionAt` (`{since}#{deploymentId}`); see deployments/derived.py.
+ATTENTION_INDEX = "AttentionIndex"
+# The version of the derived keys and counters a project's deployments carry; a project item
+# records the version its data was last completed to (`derivedVersion`), by
+# create_project/import_project or by `manage.py recount_deployments`. Version 1: projectStatus
+# and the per-day counts (what project pages gate their status filter and chart on,
+# COUNTERS_VERSION); version 2 adds the attention keys.
+COUNTERS_VERSION = 1
+DERIVED_VERSION = 2
 
 PROJECTS = Table(role="projects", indexes=(Index(USER_ID_INDEX, "userId", "createdAt"),))
 DEPLOYMENTS = Table(
@@ -222,6 +229,7 @@ DEPLOYMENTS = Table(
         Index(DEPLOYMENT_ID_INDEX, "deploymentId"),
         Index(USER_DEPLOYMENTS_INDEX, "userId", "createdAt"),
         Index(PROJECT_STATUS_INDEX, "projectStatus", "SK"),
+        Index(ATTENTION_INDEX, "attention", "attentionAt"),
     ),
 )
 TABLES = (PROJECTS, DEPLOYMENTS)

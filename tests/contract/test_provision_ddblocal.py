@@ -133,6 +133,7 @@ def test_provision_check_repair_and_teardown_on_dynamodb_local(local_aws: None) 
     assert "adding index UserDeploymentsIndex" in out
     live = dynamodb.describe_table(TableName=deployments)["Table"]
     assert {i["IndexName"]: i["IndexStatus"] for i in live["GlobalSecondaryIndexes"]} == {
+        "AttentionIndex": "ACTIVE",
         "DeploymentIdIndex": "ACTIVE",
         "ProjectStatusIndex": "ACTIVE",
         "UserDeploymentsIndex": "ACTIVE",

@@ -18,7 +18,7 @@ from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import from_item
 from infra.core.errors import InvalidTransition
-from infra.core.resources import DEPLOYMENTS, PROJECTS
+from infra.core.resources import DEPLOYMENTS, DERIVED_VERSION, PROJECTS
 from projects import repository as projects
 
 pytestmark = pytest.mark.usefixtures("aws_stage")
@@ -185,7 +185,7 @@ def test_the_recount_fills_in_old_data_marks_the_project_and_changes_nothing_twi
 
     assert "Recounted 1 project(s) (40 deployments; 1 changed)" in out.getvalue()
     assert _counters(project.project_id) == expected
-    assert projects.get_project("usr_a", project.project_id).derived_version == 1
+    assert projects.get_project("usr_a", project.project_id).derived_version == DERIVED_VERSION
     errors = deployments.list_project_deployments("usr_a", project.project_id, status="error")
     assert len(errors.items) == 20
     again = StringIO()

@@ -93,6 +93,13 @@ def test_tables_have_the_declared_keys_indexes_billing_tags_and_no_deletion_prot
             ],
             "ALL",
         ),
+        "AttentionIndex": (
+            [
+                {"AttributeName": "attention", "KeyType": "HASH"},
+                {"AttributeName": "attentionAt", "KeyType": "RANGE"},
+            ],
+            "ALL",
+        ),
     }
 
 
@@ -224,9 +231,10 @@ def test_half_built_stage_is_completed_adding_one_index_per_update_table_call(
         out, _ = provision("--stage", STAGE)
 
     updates = [params for op, params in calls if op == "UpdateTable"]
-    assert [len(u["GlobalSecondaryIndexUpdates"]) for u in updates] == [1, 1, 1]
+    assert [len(u["GlobalSecondaryIndexUpdates"]) for u in updates] == [1, 1, 1, 1]
     live = aws.dynamodb().describe_table(TableName="anchor-deploy-dev-deployments")["Table"]
     assert sorted(i["IndexName"] for i in live["GlobalSecondaryIndexes"]) == [
+        "AttentionIndex",
         "DeploymentIdIndex",
         "ProjectStatusIndex",
         "UserDeploymentsIndex",
@@ -462,6 +470,7 @@ def test_dry_run_shows_the_property_that_differs_and_changes_nothing(mocked_aws:
     assert mutating(calls) == []
     live = aws.dynamodb().describe_table(TableName="anchor-deploy-dev-deployments")["Table"]
     assert sorted(i["IndexName"] for i in live["GlobalSecondaryIndexes"]) == [
+        "AttentionIndex",
         "DeploymentIdIndex",
         "ProjectStatusIndex",
     ]

@@ -73,6 +73,8 @@ def test_a_missing_secret_key_is_one_line_saying_what_to_set(command):
         ("READINESS_TIMEOUT_SECONDS", "5", "READINESS_TIMEOUT_SECONDS above 0, at most 2"),
         ("ANCHOR_LOG_SCAN_BYTES", "0", "ANCHOR_LOG_SCAN_BYTES=0 must be a positive"),
         ("ANCHOR_LOG_ERROR_PATTERNS", "npm ERR!\n(unclosed", "'(unclosed' is not a regular"),
+        ("ANCHOR_STUCK_BUILD_MINUTES", "0", "ANCHOR_STUCK_BUILD_MINUTES=0 must be a positive"),
+        ("ANCHOR_LONG_QUEUED_MINUTES", "soon", "ANCHOR_LONG_QUEUED_MINUTES='soon' is not a valid"),
     ],
 )
 def test_a_malformed_variable_stops_startup_with_one_clear_line(variable, value, says):
@@ -88,3 +90,22 @@ def test_development_mode_needs_no_secret_key():
     result = manage("check", SECRET_KEY="", DEBUG="true")
 
     assert result.returncode == 0, result.stderr
+
+
+def test_the_feed_thresholds_come_from_the_environment():
+    code = (
+        "from django.conf import settings; from staff import actions; "
+        "print(settings.STUCK_BUILD_AFTER, settings.LONG_QUEUED_AFTER, actions.STUCK_AFTER)"
+    )
+    default = manage("shell", "-c", code, DEBUG="true")
+    chosen = manage(
+        "shell",
+        "-c",
+        code,
+        DEBUG="true",
+        ANCHOR_STUCK_BUILD_MINUTES="90",
+        ANCHOR_LONG_QUEUED_MINUTES="5",
+    )
+
+    assert default.stdout.strip().splitlines()[-1] == "1:00:00 0:15:00 1:00:00", default.stderr
+    assert chosen.stdout.strip().splitlines()[-1] == "1:30:00 0:05:00 1:30:00", chosen.stderr

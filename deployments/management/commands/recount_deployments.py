@@ -17,7 +17,8 @@ from infra.core.resources import DERIVED_VERSION
 
 class Command(BaseCommand):
     help = (
-        "Recompute the per-day deployment counters and the status-index keys of one project "
+        "Recompute the per-day deployment counters and the status- and attention-index keys of one "
+        "project "
         "(--project) or of every project of the stage (ANCHOR_STAGE), from the deployment rows, "
         "for data "
         "written before they existed. Idempotent and resumable: projects already complete are "
@@ -40,7 +41,8 @@ class Command(BaseCommand):
         try:
             if not maintenance.status_index_ready():
                 raise CommandError(
-                    "the deployments table has no ACTIVE ProjectStatusIndex yet: run "
+                    "the deployments table has no ACTIVE ProjectStatusIndex and AttentionIndex "
+                    "yet: run "
                     f"`manage.py provision --stage {settings.ANCHOR_STAGE}` first"
                 )
             if options["project"]:

@@ -228,7 +228,10 @@ class ProjectPlan:
     big: bool = False
     stuck: bool = False
     missing_log: bool = False
-    in_flight: tuple[str, ...] = ()  # statuses of deployments running "now", oldest first
+    # Statuses of the deployments of the last hour (running "now", or the stuck project's
+    # fresh failure), oldest first.
+    in_flight: tuple[str, ...] = ()
+    long_queued: bool = False  # its queued deployment has waited past the feed's threshold
 
 
 @dataclass(frozen=True)

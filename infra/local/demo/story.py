@@ -51,8 +51,9 @@ def plan_tenants(seed: int, count: int) -> list[TenantPlan]:
     """The first `count` demo tenants of `seed` (the same prefix whatever `count` is).
 
     Tenant 0's first project is the big one (pagination); tenant 1's second project has the
-    stuck build; tenant 2's first project has the deployment whose log is missing (each falls
-    back to the last tenant when there are fewer).
+    stuck build (and a failure of the last hour); tenant 2's second project a deployment queued
+    for over half an hour (the needs-attention feed); tenant 2's first project has the
+    deployment whose log is missing (each falls back to the last tenant when there are fewer).
     """
     order = list(range(len(COMPANIES)))
     _rng(seed, "companies").shuffle(order)
@@ -82,6 +83,7 @@ def _plan_projects(rng: random.Random, org: str, tenant: int, tenants: int) -> t
     for position, (name, framework) in enumerate(chosen):
         big = tenant == 0 and position == 0
         stuck = tenant == min(1, tenants - 1) and position == 1
+        long_queued = tenant == min(2, tenants - 1) and position == 1 and not stuck
         missing_log = tenant == min(2, tenants - 1) and position == 0
         repo = name if rng.random() < 0.7 else f"{org}-{name}"
         recent = rng.random() < 0.2 and not (big or stuck or missing_log)
@@ -96,7 +98,11 @@ def _plan_projects(rng: random.Random, org: str, tenant: int, tenants: int) -> t
         roll = rng.random()
         if big:
             in_flight = ("building", "queued")
-        elif stuck or roll < 0.12:
+        elif stuck:  # the needs-attention feed's story: a stuck build after a fresh failure
+            in_flight = ("building", "error")
+        elif long_queued:
+            in_flight = ("queued",)
+        elif roll < 0.12:
             in_flight = ("building",)
         elif roll < 0.2:
             in_flight = ("queued",)
@@ -114,6 +120,7 @@ def _plan_projects(rng: random.Random, org: str, tenant: int, tenants: int) -> t
                 stuck=stuck,
                 missing_log=missing_log,
                 in_flight=in_flight,
+                long_queued=long_queued,
             )
         )
     return tuple(plans)
@@ -202,6 +209,10 @@ def _live_offsets(
     for position, status in enumerate(live):
         if plan.stuck and position == 0:
             offsets.append(STUCK_FOR + timedelta(seconds=rng.randint(5, 40)))
+        elif status is S.ERROR:  # failed within the hour: on the feed's "last 24 hours"
+            offsets.append(timedelta(minutes=rng.randint(35, 55)))
+        elif plan.long_queued:  # queued past ANCHOR_LONG_QUEUED_MINUTES (15 by default)
+            offsets.append(timedelta(minutes=rng.randint(25, 40)))
         elif status is S.BUILDING:
             offsets.append(timedelta(seconds=rng.randint(60, 240)))
         else:
