@@ -25,10 +25,11 @@ class AnchorAdminSite(admin.AdminSite):
 
     def get_urls(self) -> list[URLPattern | URLResolver]:
         # Dashboard routes go before the admin's own list, which ends in a catch-all.
+        from deployments.archive_views import urlpatterns as archive_urls
         from deployments.views import urlpatterns as deployment_urls
         from projects.views import urlpatterns as project_urls
 
-        return [*project_urls, *deployment_urls, *super().get_urls()]
+        return [*project_urls, *deployment_urls, *archive_urls, *super().get_urls()]
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
         """The admin's app list with a Dashboard section first, as permissions allow."""

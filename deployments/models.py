@@ -12,6 +12,7 @@ class DeploymentAccess(models.Model):
         permissions = [
             ("cancel_deployment", "Can cancel a queued or building deployment"),
             ("fail_deployment", "Can mark a stuck build as error"),
+            ("restore_log", "Can restore an archived build log from Glacier"),
         ]
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 from django.utils.http import content_disposition_header
 
+from deployments import archive
 from deployments.schemas import DeploymentSchema
 from infra.core import aws
 from infra.core.errors import NotFound, Unavailable, ValidationError, aws_errors, error_code
@@ -60,6 +61,7 @@ class BuildLog:
     truncated: bool = False  # True when `lines` is not the whole log
     storage_class: str = "STANDARD"
     last_modified: datetime | None = None
+    restore: archive.RestoreState | None = None  # HEAD's Restore header (deployments.archive)
 
     @property
     def available(self) -> bool:
@@ -144,7 +146,9 @@ def get_build_log(
         storage_class = head.get("StorageClass") or "STANDARD"
         meta = {"key": key, "size": size, "storage_class": storage_class}
         meta["last_modified"] = head.get("LastModified")
-        if storage_class in ARCHIVED_STORAGE_CLASSES:
+        meta["restore"] = restore = archive.parse_restore(head.get("Restore"))
+        # A restored copy of an archived log reads like any other until its expiry.
+        if storage_class in ARCHIVED_STORAGE_CLASSES and not (restore and restore.restored):
             return BuildLog(state="archived", **meta)
         if size == 0 or tail_lines <= 0:
             return BuildLog(state="available", truncated=size > 0, **meta)

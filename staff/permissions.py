@@ -10,6 +10,7 @@ FIND = "projects.find_by_id"
 EDIT_PROJECT = "projects.edit_project"
 CANCEL = "deployments.cancel_deployment"
 FAIL = "deployments.fail_deployment"
+RESTORE_LOG = "deployments.restore_log"
 
 
 def require(staff: AbstractBaseUser, permission: str) -> None:
