@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from deployments import archive
 from deployments.repository import get_deployment, resolve_deployment_tenant
 from deployments.storage import get_build_log
+from infra.core import aws
 from infra.local.demo import lifecycle
 from tests.conftest import build_stage
 from tests.integration.test_seed_demo import seed
@@ -63,3 +64,34 @@ def test_reconcile_finds_each_planted_inconsistency_in_the_demo_data(seeded):
         "foreign_object",
     }
     assert document["counts"]["missing_log"] >= 1
+
+
+def test_simulated_builds_grow_a_log_line_by_line_then_end_ready(seeded):
+    puts: list[str] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        puts.append(params["Key"])
+
+    events = aws.s3().meta.events
+    events.register("provide-client-params.s3.PutObject", record, unique_id="sim-puts")
+    try:
+        call_command(
+            "simulate_builds",
+            "--cycles",
+            "1",
+            "--lines",
+            "3",
+            "--interval",
+            "0.01",
+            stdout=(out := io.StringIO()),
+        )
+    finally:
+        events.unregister("provide-client-params.s3.PutObject", unique_id="sim-puts")
+
+    deployment_id = out.getvalue().split()[1]
+    user_id, _ = resolve_deployment_tenant(deployment_id)
+    deployment = get_deployment(user_id, deployment_id)
+    log = get_build_log(user_id, deployment)
+    assert deployment.status.value == "ready"
+    assert len(log.lines) == 3 and log.lines[-1].endswith("(3/3)")
+    assert sum(key.endswith(f"{deployment_id}/build.log") for key in puts) == 3
