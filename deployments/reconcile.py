@@ -39,7 +39,7 @@ from infra.core.resources import (
     reconcile_report_key,
 )
 
-REPORT_FINDINGS = 20  # the most findings a project's stored report keeps (the counts are whole)
+REPORT_FINDINGS = 10  # the most findings of each kind a stored report keeps (counts are whole)
 _FINAL = {s.value for s in DeploymentStatus if s.is_final}
 LOG_NAME = "build.log"
 
@@ -288,14 +288,20 @@ def check_gone_projects(stage: str, known: set[str]) -> list[Finding]:
 
 
 def write_report(stage: str, result: ProjectResult, *, moment: datetime | None = None) -> None:
-    """Store the project's findings (the first REPORT_FINDINGS, every count) for its page."""
+    """Store the project's findings (the first REPORT_FINDINGS of each kind, every count) for
+    its page."""
+    kept = [
+        finding
+        for kind in KINDS
+        for finding in [f for f in result.findings if f.kind == kind][:REPORT_FINDINGS]
+    ]
     body = {
         "projectId": result.project.project_id,
         "userId": result.project.user_id,
         "checkedAt": format_timestamp(moment or now()),
         "deployments": result.deployments,
         "counts": result.counts(),
-        "findings": [f.as_dict() for f in result.findings[:REPORT_FINDINGS]],
+        "findings": [f.as_dict() for f in kept],
     }
     with aws_errors():
         aws.s3().put_object(

@@ -4,6 +4,10 @@ S3 server), in light and dark mode; screenshots in test-artifacts/screenshots/re
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ from infra.core import aws
 from infra.core.resources import LOGS, log_key
 from tests.e2e.test_console_browser import (  # noqa: F401 (fixtures)
     PASSWORD,
+    PROJECT_DIR,
     PROXY_HEADERS,
     SCREENSHOTS,
     TENANT,
@@ -26,6 +31,7 @@ from tests.e2e.test_console_browser import (  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.e2e
 SHOTS = SCREENSHOTS / "restore"
+ORPHAN = "dpl_e2eorphan00000000"
 REASON = "Ticket 8812: the customer asks why release 4 was slow to build"
 
 
@@ -112,4 +118,36 @@ def test_operations_restores_an_archived_log_with_a_reason(
     finally:
         dark.close()
 
+    # `manage.py reconcile` against the same S3 and DynamoDB: the history was imported without
+    # logs, so it finds them missing (exit 2), and the project page shows its stored report.
+    put_orphan(moto_server, stage.project_id)
+    env = {**os.environ, "AWS_ENDPOINT_URL": moto_server.endpoint, "DEBUG": "true"}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "reconcile", "--json"],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    kinds = {f["kind"] for f in json.loads(done.stdout)["findings"]}
+    assert kinds == {"missing_log", "orphan_log"}
+    page.goto(f"{stage.base_url}/admin/tenants/{TENANT}/projects/{stage.project_id}/")
+    expect(page.locator(".anchor-reconciliation")).to_contain_text("at the last reconciliation")
+    expect(page.locator(".anchor-reconcile-findings")).to_contain_text("orphan_log")
+    shot("project-reconciliation-light")
+
     assert csp_violations == []
+
+
+def put_orphan(moto_server, project_id: str) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint)
+        aws.reset_clients()
+        try:
+            aws.s3().put_object(
+                Bucket=LOGS.name(), Key=log_key(project_id, ORPHAN), Body=b"orphan\n"
+            )
+        finally:
+            aws.reset_clients()
