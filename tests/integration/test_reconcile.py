@@ -245,3 +245,18 @@ def test_no_store_writes_nothing(stage):
     run("--no-store")
 
     assert "Contents" not in aws.s3().list_objects_v2(Bucket=LOGS.name(), Prefix="reconcile/")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_a_progress_bar_redraws_its_line(stage):
+    out = Terminal()
+
+    call_command("reconcile", "--stage", settings.ANCHOR_STAGE, stdout=out)
+
+    text = out.getvalue()
+    assert "\r[" in text and "2/2 projects" in text
+    assert text.rstrip().splitlines()[-1].startswith("Reconciled stage")

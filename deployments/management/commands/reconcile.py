@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from typing import Any
 
@@ -56,7 +55,7 @@ class Command(BaseCommand):
                 f"--project takes a project id (prj_…), not {project_id!r}", returncode=EXIT_ERROR
             )
         as_json, store = options["json"], not options["no_store"]
-        tty = not as_json and sys.stdout.isatty()
+        tty = not as_json and self.stdout.isatty()
         started = time.monotonic()
         findings: list[reconcile.Finding] = []
         projects = deployments = 0
