@@ -51,7 +51,6 @@ ARCHIVED_STORAGE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 TIERS = ("Expedited", "Standard", "Bulk")
 # S3 Glacier Deep Archive retrieves with Standard (within 12 h) or Bulk (within 48 h) only.
 TIERS_BY_CLASS = {"GLACIER": TIERS, "DEEP_ARCHIVE": ("Standard", "Bulk")}
-MAX_RESTORE_DAYS = 30
 # How long S3 takes to restore (User Guide, "Understanding archive retrieval options").
 RETRIEVAL_TIMES = {
     ("GLACIER", "Expedited"): "1-5 minutes",
@@ -224,8 +223,8 @@ def request_log_restore(
     DEEP_ARCHIVE is asked as Standard (see `restore_tier`).
     """
     _check_owner(user_id, deployment)
-    if not 1 <= days <= MAX_RESTORE_DAYS:
-        raise ValidationError({"days": [f"must be between 1 and {MAX_RESTORE_DAYS}, not {days}"]})
+    if days < 1:
+        raise ValidationError({"days": [f"must be at least 1, not {days}"]})
     key = log_key(deployment.project_id, deployment.deployment_id)
     bucket = LOGS.name()
     with aws_errors():

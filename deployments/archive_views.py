@@ -116,7 +116,8 @@ def deployment_restore_log(request: HttpRequest, user_id: str, deployment_id: st
             request.user, user_id, deployment_id, reason=reason, known=deployment
         )
     except ValidationError as error:
-        context.update(reason=reason[: restore.REASON_MAX * 2], errors=error.errors["reason"])
+        problems = error.errors.get("reason") or [str(error)]
+        context.update(reason=reason[: restore.REASON_MAX * 2], errors=problems)
         return render(request, "admin/anchor/deployment_restore_confirm.html", context, status=400)
     except archive.RestoreAlreadyInProgress:
         messages.info(request, _in_progress_message(deployment_id))
