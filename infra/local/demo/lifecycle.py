@@ -43,48 +43,49 @@ def _put_log(deployment: DemoDeployment, *, project_id: str | None = None, **ext
     return key
 
 
-def plant(tenants: list[DemoTenant]) -> list[tuple[str, str, str]]:
-    """Plant each case; rows (label, id to paste into Find, note) for the seed's summary."""
+def plant(
+    tenants: list[DemoTenant], *, write: bool = True
+) -> tuple[list[tuple[str, str, str]], int]:
+    """Plant each case (only when `write`: a seed that found S3 in place leaves it be); rows
+    (label, id to paste into Find, note) for the seed's summary, and the objects put."""
     first = tenants[0]
     old = list(_finished_with_log(first))
     if len(old) < 3 or not first.projects:
-        return []
-    rows: list[tuple[str, str, str]] = []
+        return [], 0
     glacier, deep, restored = old[0], old[1], old[2]
+    project_id = first.projects[0].record.project_id
+    other = next(_finished_with_log(tenants[1]), None) if len(tenants) > 1 else None
+    rows = [
+        ("a log archived in GLACIER", glacier.record.deployment_id, "restore it"),
+        ("a log archived in DEEP_ARCHIVE", deep.record.deployment_id, "Standard/Bulk only"),
+        ("a log restored from GLACIER", restored.record.deployment_id, "readable again"),
+        ("an orphan log (no deployment)", project_id, f"reconcile: {ORPHAN_LOG_ID}"),
+    ]
+    if other is not None:
+        rows.append(
+            ("a log under another project", project_id, f"reconcile: {other.record.deployment_id}")
+        )
+    if not write:
+        return rows, 0
     _put_log(glacier, StorageClass="GLACIER")
-    rows.append(("a log archived in GLACIER", glacier.record.deployment_id, "restore it"))
     _put_log(deep, StorageClass="DEEP_ARCHIVE")
-    rows.append(("a log archived in DEEP_ARCHIVE", deep.record.deployment_id, "Standard/Bulk only"))
     key = _put_log(restored, StorageClass="GLACIER")
-    aws.s3().restore_object(
+    s3 = aws.s3()
+    s3.restore_object(
         Bucket=LOGS.name(),
         Key=key,
         RestoreRequest={"Days": RESTORE_DAYS, "GlacierJobParameters": {"Tier": "Standard"}},
     )
-    rows.append(("a log restored from GLACIER", restored.record.deployment_id, "readable again"))
-
-    project_id = first.projects[0].record.project_id
-    s3 = aws.s3()
     s3.put_object(
         Bucket=LOGS.name(),
         Key=log_key(project_id, ORPHAN_LOG_ID),
         Body=b"Cloning repository\nBuild succeeded\n",
     )
-    rows.append(("an orphan log (no deployment)", project_id, f"reconcile: {ORPHAN_LOG_ID}"))
     s3.put_object(
         Bucket=ARTIFACTS.name(),
         Key=artifacts_prefix(project_id, ORPHAN_ARTIFACTS_ID) + "index.html",
         Body=b"<!doctype html><title>orphan</title>",
     )
-    if len(tenants) > 1:
-        other = next(_finished_with_log(tenants[1]), None)
-        if other is not None:
-            _put_log(other, project_id=project_id)
-            rows.append(
-                (
-                    "a log under another project",
-                    project_id,
-                    f"reconcile: {other.record.deployment_id}",
-                )
-            )
-    return rows
+    if other is not None:
+        _put_log(other, project_id=project_id)
+    return rows, 5 + (other is not None)

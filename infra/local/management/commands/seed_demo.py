@@ -148,7 +148,7 @@ class Command(BaseCommand):
                 self._write_all(plans, built, totals, highlights, objects, sentinel, say, workers)
             highlights.refresh(built, datetime.now(UTC))
             with aws_errors():  # the lifecycle and reconcile cases (infra.local.demo.lifecycle)
-                planted = lifecycle.plant(built)
+                planted, planted_objects = lifecycle.plant(built, write=objects)
         except Unavailable as error:
             raise CommandError(
                 f"{error} (is stage {settings.ANCHOR_STAGE} provisioned and reachable? "
@@ -173,6 +173,7 @@ class Command(BaseCommand):
             "seconds": round(elapsed, 1),
             "tryInFind": highlights.as_dict(),
             "lifecycleCases": {label: value for label, value, _ in planted},
+            "lifecycleObjects": planted_objects,
         }
         if as_json:
             self.stdout.write(json.dumps(summary, indent=2))
