@@ -17,7 +17,7 @@ $(STAMP): requirements.txt
 # The whole console on this machine: DynamoDB Local and moto's S3 on loopback, stage dev, demo
 # data, a staff account, the dashboard on 127.0.0.1:8000. Ctrl-C stops everything it started.
 run: setup
-	DEBUG=true $(BIN)/python manage.py run_console
+	DEBUG=true $(BIN)/python manage.py run_console $(ARGS)
 
 # The production server: collectstatic, then gunicorn on $HOST:$PORT (127.0.0.1:8000), DEBUG
 # off, static files from WhiteNoise. Needs SECRET_KEY and the environment README's Deploying names.

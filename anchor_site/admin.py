@@ -27,6 +27,7 @@ class AnchorAdminSite(admin.AdminSite):
         # Dashboard routes go before the admin's own list, which ends in a catch-all.
         from anchor_site.audit_trail import urlpatterns as audit_urls
         from anchor_site.exports import urlpatterns as export_urls
+        from deployments.archive_views import urlpatterns as archive_urls
         from deployments.attention_views import urlpatterns as attention_urls
         from deployments.views import urlpatterns as deployment_urls
         from projects.views import urlpatterns as project_urls
@@ -35,6 +36,7 @@ class AnchorAdminSite(admin.AdminSite):
             *attention_urls,
             *project_urls,
             *deployment_urls,
+            *archive_urls,
             *export_urls,
             *audit_urls,
             *super().get_urls(),

@@ -93,6 +93,17 @@ for _pattern in ANCHOR_LOG_ERROR_PATTERNS:
         raise ImproperlyConfigured(
             f"ANCHOR_LOG_ERROR_PATTERNS: {_pattern!r} is not a regular expression ({_error})."
         ) from None
+# Restoring an archived build log (RestoreObject): the retrieval tier (Expedited, Standard or
+# Bulk; DEEP_ARCHIVE allows only Standard or Bulk, so Expedited becomes Standard there) and how
+# many days the restored copy stays readable.
+RESTORE_TIERS = ("Expedited", "Standard", "Bulk")
+ANCHOR_RESTORE_TIER = env.str("ANCHOR_RESTORE_TIER", default="Standard")
+if ANCHOR_RESTORE_TIER not in RESTORE_TIERS:
+    raise ImproperlyConfigured(
+        f"ANCHOR_RESTORE_TIER={ANCHOR_RESTORE_TIER!r} is not a restore tier: use "
+        f"{', '.join(RESTORE_TIERS)}."
+    )
+ANCHOR_RESTORE_DAYS = _positive("ANCHOR_RESTORE_DAYS", 7)
 
 # How the request-path AWS clients give up (infra.core.aws.client_config): tries in all (the
 # first included), seconds to connect and to read. The defaults answer a hung or unreachable

@@ -13,6 +13,7 @@ class DeploymentAccess(models.Model):
             ("cancel_deployment", "Can cancel a queued or building deployment"),
             ("fail_deployment", "Can mark a stuck build as error"),
             ("redeploy_deployment", "Can queue a new deployment of the same commit"),
+            ("restore_log", "Can restore an archived build log from Glacier"),
         ]
 
     def __str__(self) -> str:

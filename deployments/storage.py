@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 from django.utils.http import content_disposition_header
 
+from deployments import archive
 from deployments.schemas import DeploymentSchema
 from infra.core import aws
 from infra.core.errors import NotFound, Unavailable, ValidationError, aws_errors, error_code
@@ -80,6 +81,7 @@ class BuildLog:
     styled: tuple[tuple[Segment, ...], ...] = ()
     partial_last_line: bool = False  # the last of `lines` has no newline yet
     mark: str = ""  # log_mark of the bytes before `end`, for the live tail
+    restore: archive.RestoreState | None = None  # HEAD's Restore header (deployments.archive)
 
     @property
     def available(self) -> bool:
@@ -171,7 +173,9 @@ def get_build_log(
         meta = {"key": key, "size": size, "storage_class": storage_class}
         meta["last_modified"] = head.get("LastModified")
         meta["etag"] = head.get("ETag", "")
-        if storage_class in ARCHIVED_STORAGE_CLASSES:
+        meta["restore"] = restore = archive.parse_restore(head.get("Restore"))
+        # A restored copy of an archived log reads like any other until its expiry.
+        if storage_class in ARCHIVED_STORAGE_CLASSES and not (restore and restore.restored):
             return BuildLog(state="archived", **meta)
         if size == 0 or tail_lines <= 0:
             return BuildLog(

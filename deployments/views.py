@@ -26,8 +26,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from anchor_site.dashboard import concurrently, dashboard_view, render
 from anchor_site.forms import ActionForm, RedeployForm
+from deployments import archive_views, storage
 from deployments import repository as deployments
-from deployments import storage
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from deployments.storage import LogChunk, LogLine, LogPosition, LogScan
 from deployments.templatetags.anchor_logs import style_classes
@@ -153,6 +153,9 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
             artifacts_expire_at=expires_at,
             retention_days=ARTIFACTS_RETENTION_DAYS,
             actions=actions,
+            **archive_views.retention_context(
+                request, deployment, log, None if artifacts_error else artifacts, moment=moment
+            ),
         ),
     )
 

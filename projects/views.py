@@ -20,10 +20,11 @@ from anchor_site.dashboard import (
     forbidden,
     render,
 )
+from deployments import reports
 from deployments import repository as deployments
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core.dynamo import Page
-from infra.core.errors import Conflict, NotFound, ValidationError
+from infra.core.errors import Conflict, NotFound, RepositoryError, ValidationError
 from infra.core.ids import valid_user_id
 from infra.core.resources import COUNTERS_VERSION
 from projects import chart
@@ -166,14 +167,21 @@ def project_detail(request: HttpRequest, user_id: str, project_id: str) -> HttpR
         deployments.check_cursor(user_id, project_id, cursor, status=status)
     # The project, the page and the chart are read side by side (one round trip); the project
     # is taken first, so another tenant's project is the same 404 whatever the others found.
-    project_read, page_read, chart_read = concurrently(
+    project_read, page_read, chart_read, report_read = concurrently(
         lambda: projects.get_project(user_id, project_id),
         lambda: deployments.list_project_deployments(
             user_id, project_id, limit=PAGE_SIZE, cursor=cursor, status=status, owner_checked=True
         ),
         lambda: chart.project_chart(user_id, project_id),
+        # The last `manage.py reconcile` report: one S3 GET, no DynamoDB call; shown only once
+        # get_project proved the tenancy, and a failure to read it only hides it.
+        lambda: reports.read_report(user_id, project_id),
     )
     project = project_read.result()
+    try:
+        reconciliation = report_read.result()
+    except RepositoryError:
+        reconciliation = None
     # A project stored before the status index and the day counters existed shows neither
     # until `manage.py recount_deployments` has filled them in: no wrong rows, no wrong chart.
     counted = project.derived_version >= COUNTERS_VERSION
@@ -199,6 +207,7 @@ def project_detail(request: HttpRequest, user_id: str, project_id: str) -> HttpR
             else [],
             "chart_days": chart.DAYS,
             "can_edit": request.user.has_perm(EDIT_PROJECT),
+            "reconciliation": reconciliation,
         },
     )
 

@@ -12,6 +12,7 @@ CANCEL = "deployments.cancel_deployment"
 FAIL = "deployments.fail_deployment"
 REDEPLOY = "deployments.redeploy_deployment"
 VIEW_AUDIT = "staff.view_auditentry"
+RESTORE_LOG = "deployments.restore_log"
 
 
 def require(staff: AbstractBaseUser, permission: str) -> None:

@@ -273,3 +273,13 @@ def log_key(project_id: str, deployment_id: str) -> str:
 def artifacts_prefix(project_id: str, deployment_id: str) -> str:
     """The prefix under which a deployment's artifacts live in the artifacts bucket."""
     return f"artifacts/{project_id}/{deployment_id}/"
+
+
+# `manage.py reconcile` stores its last findings per project here, in the logs bucket but outside
+# the lifecycle rule's `logs/` prefix (a report is rewritten on every run, never archived).
+RECONCILE_PREFIX = "reconcile/"
+
+
+def reconcile_report_key(project_id: str) -> str:
+    """Where the logs bucket keeps the last reconciliation report of a project."""
+    return f"{RECONCILE_PREFIX}{project_id}.json"

@@ -153,7 +153,8 @@ def test_a_second_run_restores_build_logs_the_s3_emulator_lost() -> None:
 def test_a_second_run_skips_s3_objects_still_there_unless_told(s3_puts: list[str]) -> None:
     first = seed()
     written = len(s3_puts)
-    assert written == first["buildLogs"] + first["artifacts"]
+    # ... and the lifecycle and reconcile cases (infra.local.demo.lifecycle) once more.
+    assert written == first["buildLogs"] + first["artifacts"] + first["lifecycleObjects"]
     failed = get_deployment(tenants_of(first)[0], first["tryInFind"]["failed"])
 
     s3_puts.clear()

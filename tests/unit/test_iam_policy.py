@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from infra.core.resources import BUCKETS, PRODUCTION_STAGE, TABLES
+from infra.core.resources import BUCKETS, LOGS, PRODUCTION_STAGE, RECONCILE_PREFIX, TABLES
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 ACCOUNT, SUFFIX, REGION = "ACCOUNT_ID", "SUFFIX", "ap-southeast-1"
@@ -27,6 +27,9 @@ CONSOLE_CODE = ["projects", "deployments", "staff", "anchor_site", "infra/core"]
 MAINTENANCE_CODE = [
     "deployments/maintenance.py",
     "deployments/management/commands/recount_deployments.py",
+    # ... and `manage.py reconcile` (a Scan of the projects, S3 listings, its stored reports).
+    "deployments/reconcile.py",
+    "deployments/management/commands/reconcile.py",
 ]
 # ... and the repository functions the recount calls (finding a project, marking it complete).
 MAINTENANCE_USES = ["projects/repository.py"]
@@ -54,6 +57,7 @@ OBJECT_ACTIONS = {
     "s3:DeleteObject",
     "s3:DeleteObjectVersion",
     "s3:AbortMultipartUpload",
+    "s3:RestoreObject",
 }
 TRANSACT_ITEMS = {
     "Put": "PutItem",
@@ -181,10 +185,19 @@ POLICIES = {
 }
 
 
+# Beyond its prefixes, the console only reads the reports `manage.py reconcile` stores.
+READ_ONLY_OBJECTS = {
+    "iam-policy.json": {
+        ("s3:GetObject", f"arn:aws:s3:::{LOGS.name(PRODUCTION_STAGE, SUFFIX)}/{RECONCILE_PREFIX}*")
+    },
+    "iam-provision-policy.json": set(),
+}
+
+
 @pytest.mark.parametrize("policy_file", POLICIES)
 def test_the_policy_grants_exactly_what_the_code_calls(policy_file):
     folders, objects = POLICIES[policy_file]
-    needed = required_grants(operations_called(folders), objects)
+    needed = required_grants(operations_called(folders), objects) | READ_ONLY_OBJECTS[policy_file]
 
     grants = granted(policy_file)
 

@@ -58,6 +58,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-seed", action="store_true", help="do not load demo data")
         parser.add_argument(
+            "--simulate-builds",
+            action="store_true",
+            help="keep a demo build running: a deployment stays building while its log grows a "
+            "line every 3 s, then ends ready, and the next one starts (manage.py simulate_builds)",
+        )
+        parser.add_argument(
             "--local-dir",
             type=Path,
             default=localaws.LOCAL_DIR,
@@ -69,6 +75,7 @@ class Command(BaseCommand):
         self.began = self.lap_began = time.monotonic()
         stack: LocalStack | None = None
         server: subprocess.Popen[bytes] | None = None
+        simulator: subprocess.Popen[bytes] | None = None
         self.stdout.write(self.style.MIGRATE_HEADING("anchor-deploy console, locally"))
         if not settings.DEBUG:
             self.note("DEBUG is off, so runserver serves no static files (`make run` sets it)")
@@ -103,6 +110,8 @@ class Command(BaseCommand):
                     self.manage(offline, "seed_demo")
                 credentials = self.ensure_staff_account()
                 server, url = self.start_server(env, options["port"])
+                if options["simulate_builds"]:
+                    simulator = self.start_simulator(env, options["local_dir"].resolve())
                 self.ready(url, credentials)
                 self.watch(server, stack, options["local_dir"].resolve())
         except KeyboardInterrupt:
@@ -111,6 +120,8 @@ class Command(BaseCommand):
         finally:
             if migrate is not None and migrate.poll() is None:
                 _stop_group(migrate)
+            if simulator is not None:
+                _stop_group(simulator)
             self.shut_down(server, stack)
 
     # --- progress ---------------------------------------------------------------------------
@@ -221,6 +232,17 @@ class Command(BaseCommand):
             time.sleep(0.1)
         self.progress(f"dashboard listening on {localaws.LOOPBACK}:{port}")
         return server, f"http://{localaws.LOOPBACK}:{port}/"
+
+    def start_simulator(self, env: dict[str, str], local_dir: Path) -> subprocess.Popen[bytes]:
+        """`manage.py simulate_builds` in a session of its own, its lines in a file."""
+        log_path = local_dir / "simulate_builds.log"
+        command = [sys.executable, str(localaws.PROJECT_DIR / "manage.py"), "simulate_builds"]
+        with log_path.open("ab") as log:
+            child = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self.progress(f"simulated builds running (pid {child.pid}, lines in {log_path})")
+        return child
 
     def ready(self, url: str, credentials: tuple[str, str] | None) -> None:
         self.stdout.write("")

@@ -18,9 +18,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from deployments.repository import get_deployment, import_deployments, list_project_deployments
 from deployments.schemas import DeploymentStatus
 from deployments.storage import get_build_log, put_artifact, put_build_log
-from infra.core.errors import NotFound, RepositoryError, Unavailable
+from infra.core.errors import NotFound, RepositoryError, Unavailable, aws_errors
 from infra.core.resources import PRODUCTION_STAGE
 from infra.local import demo
+from infra.local.demo import lifecycle
 from projects.repository import get_project, import_project
 
 DEFAULT_SEED = 42
@@ -146,6 +147,8 @@ class Command(BaseCommand):
                 )
                 self._write_all(plans, built, totals, highlights, objects, sentinel, say, workers)
             highlights.refresh(built, datetime.now(UTC))
+            with aws_errors():  # the lifecycle and reconcile cases (infra.local.demo.lifecycle)
+                planted, planted_objects = lifecycle.plant(built, write=objects)
         except Unavailable as error:
             raise CommandError(
                 f"{error} (is stage {settings.ANCHOR_STAGE} provisioned and reachable? "
@@ -169,11 +172,15 @@ class Command(BaseCommand):
             "written": not in_place,
             "seconds": round(elapsed, 1),
             "tryInFind": highlights.as_dict(),
+            "lifecycleCases": {label: value for label, value, _ in planted},
+            "lifecycleObjects": planted_objects,
         }
         if as_json:
             self.stdout.write(json.dumps(summary, indent=2))
             return
         self._print_summary(summary, highlights)
+        for label, value, note in planted:
+            self.stdout.write(f"  {label:<34} {value:<22} {note}")
 
     # --- steps ---------------------------------------------------------------------------------
 
