@@ -66,9 +66,10 @@ def axe_source() -> str:
     return AXE_JS.read_text(encoding="utf-8")
 
 
-def check_accessibility(page: Any, name: str) -> list[Row]:
-    """Run axe on `page` (a Playwright Page) in light and dark mode; record and print the counts;
-    fail on any serious or critical violation. Returns this page's rows (one per scheme)."""
+def check_accessibility(page: Any, name: str, *, record: bool = True) -> list[Row]:
+    """Run axe on `page` (a Playwright Page) in light and dark mode; record (unless `record` is
+    false) and print the counts; fail on any serious or critical violation. Returns this page's
+    rows (one per scheme)."""
     source = axe_source()
     was_dark = page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
     rows = []
@@ -78,8 +79,9 @@ def check_accessibility(page: Any, name: str) -> list[Row]:
             rows.append(_run(page, name, scheme, source))
     finally:
         page.emulate_media(color_scheme="dark" if was_dark else "light")
-    REPORT.extend(rows)
-    write_report()
+    if record:
+        REPORT.extend(rows)
+        write_report()
     for row in rows:
         for violation in row.violations:
             if violation["impact"] not in BLOCKING:

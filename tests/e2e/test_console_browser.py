@@ -572,6 +572,19 @@ def test_a_staff_member_finds_a_tenant_reads_a_log_and_cancels_a_queued_deployme
             print(f"  {path.name}")
 
 
+def test_the_accessibility_gate_fails_on_a_serious_violation_and_names_it(page) -> None:
+    # A page of the test's own making (no console page has a violation to show).
+    page.set_content(
+        '<!doctype html><html lang="en"><head><title>Gate</title></head><body><main>'
+        '<p><span style="color:#777;background:#888">Grey on grey</span></p></main></body></html>'
+    )
+    with pytest.raises(AssertionError) as failure:
+        check_accessibility(page, "gate-self-test", record=False)
+    message = str(failure.value)
+    assert "color-contrast [serious]" in message
+    assert "#777777 on #888888" in message and "[light]" in message and "[dark]" in message
+
+
 FOCUS_VISIBLE = """() => {
   const el = document.activeElement;
   if (!el || el === document.body) return null;
