@@ -48,6 +48,7 @@ class Row:
     counts: Counter[str] = field(default_factory=Counter)
     review: int = 0  # "incomplete": what axe could not decide and asks a person to check
     review_rules: list[str] = field(default_factory=list)
+    review_items: list[dict[str, Any]] = field(default_factory=list)
     violations: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -120,6 +121,7 @@ def _run(page: Any, name: str, scheme: str, source: str) -> Row:
         url=page.url,
         review=len(results["incomplete"]),
         review_rules=sorted(item["id"] for item in results["incomplete"]),
+        review_items=results["incomplete"],
     )
     for violation in results["violations"]:
         row.counts[violation["impact"] or "minor"] += 1
@@ -191,5 +193,13 @@ def _version() -> str:
 
 
 def write_report() -> None:
+    """The table, then each page's moderate and minor violations and items for review."""
+    details = []
+    for row in REPORT:
+        notes = [describe(v) for v in row.violations]
+        notes += ["for review: " + describe(item) for item in row.review_items]
+        if notes:
+            details.append(f"{row.page} ({row.scheme}) {row.url}")
+            details += ["  " + line for note in notes for line in note.splitlines()]
     REPORT_FILE.parent.mkdir(parents=True, exist_ok=True)
-    REPORT_FILE.write_text(table() + "\n", encoding="utf-8")
+    REPORT_FILE.write_text("\n".join([table(), "", *details]) + "\n", encoding="utf-8")
