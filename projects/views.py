@@ -254,7 +254,6 @@ def project_edit(request: HttpRequest, user_id: str, project_id: str) -> HttpRes
         # Headed as a conflict, with the project as it is now: the form is filled with the
         # current values (and version), and the change that was not saved is shown beside them.
         current = projects.get_project(user_id, project_id)
-        refused = {k: form.cleaned_data.get(k, "") for k in changes}
         return _edit_page(
             request,
             current,
@@ -268,7 +267,7 @@ def project_edit(request: HttpRequest, user_id: str, project_id: str) -> HttpRes
                         "current": getattr(current, k),
                         "yours": v,
                     }
-                    for k, v in refused.items()
+                    for k, v in changes.items()
                 ],
             },
         )
