@@ -95,7 +95,8 @@ class AnchorAdminSite(admin.AdminSite):
 def _entry(name: str, url_name: str) -> dict[str, Any]:
     return {
         "name": name,
-        "object_name": name,
+        # The admin's app list builds element ids from object_name: a slug, never the label.
+        "object_name": url_name.rpartition(":")[2],
         "perms": {"view": True},
         "admin_url": reverse(url_name),
         "add_url": None,

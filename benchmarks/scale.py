@@ -260,7 +260,9 @@ def run(sizes: tuple[int, int], repeat: int, *, quick: bool) -> int:
         f"{'page':<30} {'calls':>11} {'items read':>13} {'ms ' + format(small, ','):>11} "
         f"{'ms ' + format(big, ','):>12} {'ratio':>6}  target"
     )
-    limits = {"tenant": 2, "deployment": 1, "find dpl_": 1, ATTENTION: ATTENTION_CALLS}
+    # The deployment page reads the deployment, then its project's name (a GetItem run side by
+    # side with S3's log and artifact reads): two calls, whatever the size.
+    limits = {"tenant": 2, "deployment": 2, "find dpl_": 1, ATTENTION: ATTENTION_CALLS}
     for name in pages(small):
         a, b = results[(small, name)], results[(big, name)]
         ratio = statistics.median(b["ms"]) / statistics.median(a["ms"])

@@ -32,8 +32,15 @@ from deployments.schemas import DeploymentSchema, DeploymentStatus
 from deployments.storage import LogChunk, LogLine, LogPosition, LogScan
 from deployments.templatetags.anchor_logs import style_classes
 from infra.core.dynamo import now
-from infra.core.errors import InvalidTransition, Misconfigured, RepositoryError, ValidationError
+from infra.core.errors import (
+    InvalidTransition,
+    Misconfigured,
+    NotFound,
+    RepositoryError,
+    ValidationError,
+)
 from infra.core.resources import ARTIFACTS_RETENTION_DAYS, log_key
+from projects import repository as projects
 from staff import actions
 from staff.permissions import CANCEL, FAIL, REDEPLOY, VIEW
 
@@ -108,15 +115,18 @@ def _context(deployment: DeploymentSchema, **extra: object) -> dict[str, object]
 def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) -> HttpResponse:
     """Every field, the timeline, the tail of the build log and the artifacts.
 
-    One DynamoDB read (the deployment); S3 is asked for the log's tail and the artifact list.
+    Two DynamoDB reads: the deployment, then its project (for the project's name), side by
+    side with S3's log tail and artifact list, so the page still costs two round trips.
     """
     deployment = deployments.get_deployment(user_id, deployment_id)
-    # The log and the artifacts are read side by side, and a failure to read either degrades
-    # only its own panel: the deployment itself is shown whatever S3 says.
-    log_read, artifacts_read = concurrently(
+    # The project, the log and the artifacts are read side by side, and a failure to read any
+    # degrades only its own part: the deployment itself is shown whatever the others say.
+    project_read, log_read, artifacts_read = concurrently(
+        lambda: projects.get_project(user_id, deployment.project_id),
         lambda: storage.get_build_log(user_id, deployment, tail_lines=LOG_LINES),
         lambda: storage.list_artifacts(user_id, deployment),
     )
+    project_name = _project_name(project_read, deployment_id)
     log, log_error = _panel(log_read, "build log", deployment_id)
     live = deployment.status in (DeploymentStatus.QUEUED, DeploymentStatus.BUILDING)
     log_styled = log.styled if log is not None else ()
@@ -139,6 +149,7 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
         _context(
             deployment,
             title=f"Deployment {deployment.deployment_id}",
+            project_name=project_name,
             log=log,
             log_error=log_error,
             artifacts_error=artifacts_error,
@@ -158,6 +169,18 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
             ),
         ),
     )
+
+
+def _project_name(read: Future[Any], deployment_id: str) -> str | None:
+    """The deployment's project's name; None (the page shows the id) when the project is gone
+    or could not be read."""
+    try:
+        return read.result().name
+    except NotFound:
+        return None
+    except RepositoryError as error:
+        logger.warning("deployment %s: its project could not be read: %s", deployment_id, error)
+        return None
 
 
 def _panel(read: Future[Any], what: str, deployment_id: str) -> tuple[Any, str | None]:

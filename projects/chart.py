@@ -98,8 +98,30 @@ def _scale_top(peak: int) -> int:
     return -(-peak // 1000) * 1000
 
 
+@dataclass(frozen=True)
+class TableRow:
+    """One day of the chart as a row of its table: the counts readable without a pointer."""
+
+    day: date
+    label: str
+    total: int
+    counts: list[int]  # in OUTCOMES order
+
+
+def table_rows(chart: Chart) -> list[TableRow]:
+    """The chart's days, newest first, each with its count per outcome (OUTCOMES order)."""
+    return [
+        TableRow(bar.day, _day_label(bar.day), bar.total, [bar.counts.get(s, 0) for s in OUTCOMES])
+        for bar in reversed(chart.bars)
+    ]
+
+
+def _day_label(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
+
+
 def _bar_title(bar: DayBar) -> str:
-    label = f"{bar.day:%a} {bar.day.day} {bar.day:%b}"
+    label = _day_label(bar.day)
     if not bar.total:
         return f"{label}: no deployments"
     parts = ", ".join(f"{bar.counts[s]} {s}" for s in OUTCOMES if s in bar.counts)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.forms.utils import pretty_name
+from pydantic import ValidationError as PydanticValidationError
 
 from anchor_site.forms import ReasonField
 from infra.core.errors import ValidationError
-from infra.core.schemas import validate
+from infra.core.schemas import field_errors, validate
 from projects.schemas import ProjectSchema, UpdateProjectSchema
 
 EDITABLE = ("name", "repo_url", "branch")
@@ -56,6 +58,11 @@ class ProjectEditForm(forms.Form):
             }
         )
 
+    @classmethod
+    def label_of(cls, name: str) -> str:
+        """The label the form shows for field `name`."""
+        return str(cls.base_fields[name].label or pretty_name(name))
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if self.errors:
@@ -69,11 +76,16 @@ class ProjectEditForm(forms.Form):
         return data
 
     def add_schema_errors(self, error: ValidationError) -> None:
-        """Show a schema ValidationError on the form: per field, or above it."""
-        for name, messages in error.errors.items():
+        """Show a schema ValidationError on the form, per field or above it, in plain words
+        that use the form's own labels ("Repository URL must start with http:// or https://")."""
+        errors = error.errors
+        if isinstance(error.cause, PydanticValidationError):
+            labels = {name: self.label_of(name) for name in self.fields}
+            errors = field_errors(error.cause, labels)
+        for name, messages in errors.items():
             field = name if name in self.fields else None
             for message in messages:
-                self.add_error(field, message)
+                self.add_error(field, message[:1].upper() + message[1:].rstrip(".") + ".")
 
     def changes(self, project: ProjectSchema) -> dict[str, str]:
         """The validated values that differ from `project` (only valid after is_valid())."""

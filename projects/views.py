@@ -85,22 +85,32 @@ def _find_form(
         {
             "title": "Find",
             "find_query": query,
-            "error": error,
+            "find_error": error,
             "can_find_by_id": request.user.has_perm(FIND),
         },
         status=status,
     )
 
 
+# An id is looked up across all tenants: no tenant is involved, so the page does not name one.
+UNKNOWN_ID = "No project or deployment has this id."
+
+
 def _find_project(request: HttpRequest, project_id: str) -> HttpResponse:
-    user_id = lookups.project_owner(request.user, project_id)
+    try:
+        user_id = lookups.project_owner(request.user, project_id)
+    except NotFound:
+        return _find_form(request, project_id, status=404, error=UNKNOWN_ID)
     return HttpResponseRedirect(
         reverse("admin:projects_project_detail", args=[user_id, project_id])
     )
 
 
 def _find_deployment(request: HttpRequest, deployment_id: str) -> HttpResponse:
-    user_id, _project_id = lookups.deployment_owner(request.user, deployment_id)
+    try:
+        user_id, _project_id = lookups.deployment_owner(request.user, deployment_id)
+    except NotFound:
+        return _find_form(request, deployment_id, status=404, error=UNKNOWN_ID)
     return HttpResponseRedirect(
         reverse("admin:deployments_deployment_detail", args=[user_id, deployment_id])
     )
@@ -206,6 +216,8 @@ def project_detail(request: HttpRequest, user_id: str, project_id: str) -> HttpR
             if day_chart
             else [],
             "chart_days": chart.DAYS,
+            "chart_table": chart.table_rows(day_chart) if day_chart else [],
+            "chart_columns": chart.OUTCOMES,
             "can_edit": request.user.has_perm(EDIT_PROJECT),
             "reconciliation": reconciliation,
         },
@@ -249,12 +261,26 @@ def project_edit(request: HttpRequest, user_id: str, project_id: str) -> HttpRes
             known=project,
         )
     except Conflict:
-        form.add_error(
-            None,
-            "Someone else changed this project after you opened this form, so nothing was "
-            "saved. Reload the form to see the current values, then make your change again.",
+        # Headed as a conflict, with the project as it is now: the form is filled with the
+        # current values (and version), and the change that was not saved is shown beside them.
+        current = projects.get_project(user_id, project_id)
+        return _edit_page(
+            request,
+            current,
+            ProjectEditForm.for_project(current),
+            status=409,
+            conflict={
+                "opened_version": form.cleaned_data["expected_version"],
+                "rows": [
+                    {
+                        "label": ProjectEditForm.label_of(k),
+                        "current": getattr(current, k),
+                        "yours": v,
+                    }
+                    for k, v in changes.items()
+                ],
+            },
         )
-        return _edit_page(request, project, form, status=409)
     except ValidationError as error:
         form.add_schema_errors(error)
         return _edit_page(request, project, form, status=400)
@@ -265,7 +291,12 @@ def project_edit(request: HttpRequest, user_id: str, project_id: str) -> HttpRes
 
 
 def _edit_page(
-    request: HttpRequest, project: ProjectSchema, form: ProjectEditForm, *, status: int = 200
+    request: HttpRequest,
+    project: ProjectSchema,
+    form: ProjectEditForm,
+    *,
+    status: int = 200,
+    conflict: dict[str, object] | None = None,
 ) -> HttpResponse:
     return render(
         request,
@@ -275,6 +306,7 @@ def _edit_page(
             "user_id": project.user_id,
             "project": project,
             "form": form,
+            "conflict": conflict,
         },
         status=status,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
@@ -124,11 +125,56 @@ def validate(model: type[M], data: object) -> M:
         raise ValidationError(field_errors(error), cause=error) from error
 
 
-def field_errors(error: PydanticValidationError) -> dict[str, list[str]]:
-    """pydantic's errors as {field: [message, ...]}, keyed by the snake_case field name."""
+def field_errors(
+    error: PydanticValidationError, labels: Mapping[str, str] | None = None
+) -> dict[str, list[str]]:
+    """pydantic's errors as {field: [message, ...]}, keyed by the snake_case field name, in
+    plain words: "Name must be at most 50 characters", not pydantic's "String should have at
+    most 50 characters". `labels` names fields as the reader knows them (a form's labels);
+    otherwise the field's name is spelt out ("repo_url" is "Repo URL")."""
     out: dict[str, list[str]] = {}
     for item in error.errors():
         field = ".".join(str(p) for p in item["loc"]) or "__all__"
-        message = item["msg"].removeprefix("Value error, ")
-        out.setdefault(field, []).append(message)
+        label = (labels or {}).get(field) or _spelt_out(field)
+        out.setdefault(field, []).append(plain_message(item, label))
     return out
+
+
+# pydantic's error types for the rules the schemas use, said the way a person would say them.
+_PLAIN = {
+    "missing": "{label} is required",
+    "string_type": "{label} must be text",
+    "string_too_short": "{label} must be at least {min_length} characters",
+    "string_too_long": "{label} must be at most {max_length} characters",
+    "too_short": "{label} must have at least {min_length} items",
+    "too_long": "{label} must have at most {max_length} items",
+    "url_parsing": "{label} must be a web address such as https://github.com/owner/repo",
+    "url_type": "{label} must be a web address such as https://github.com/owner/repo",
+    "url_syntax_violation": "{label} must be a web address such as https://github.com/owner/repo",
+    "url_scheme": "{label} must start with http:// or https://",
+    "url_too_long": "{label} must be at most {max_length} characters",
+    "int_parsing": "{label} must be a whole number",
+    "int_type": "{label} must be a whole number",
+    "greater_than_equal": "{label} must be at least {ge}",
+    "less_than_equal": "{label} must be at most {le}",
+    "extra_forbidden": "{label} is not a field that can be set",
+}
+
+
+def plain_message(item: Mapping[str, object], label: str) -> str:
+    """One pydantic error (an item of `errors()`) as a sentence about the field `label`."""
+    template = _PLAIN.get(str(item.get("type")))
+    if template is None:  # our own validators' messages are already in plain words
+        return str(item["msg"]).removeprefix("Value error, ")
+    context = item.get("ctx") or {}
+    try:
+        return template.format(label=label, **context)  # type: ignore[arg-type]
+    except (KeyError, IndexError):
+        return str(item["msg"])
+
+
+def _spelt_out(field: str) -> str:
+    words = field.rpartition(".")[2].split("_")
+    upper = {"url": "URL", "sha": "SHA", "id": "id"}
+    text = " ".join(upper.get(w, w) for w in words)
+    return text[:1].upper() + text[1:] if text and text != "__all__" else "Input"

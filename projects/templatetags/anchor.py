@@ -1,4 +1,4 @@
-"""Dashboard template tags: status badges, short SHAs, relative times and durations.
+"""Dashboard template tags: status and "stuck" badges, short SHAs, relative times and durations.
 
 Load with `{% load anchor %}`. Times are stored in UTC and shown in settings.TIME_ZONE
 (Singapore): a relative time carries the absolute local time on hover.
@@ -13,6 +13,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince, timeuntil
+
+from deployments.schemas import DeploymentSchema
+from staff import actions
 
 register = template.Library()
 
@@ -29,6 +32,27 @@ def status_badge(status: object) -> SafeString:
     value = str(getattr(status, "value", status))
     variant = value if value in STATUSES else "unknown"
     return format_html('<span class="badge badge-{}">{}</span>', variant, value)
+
+
+@register.filter
+def stuck_badge(deployment: DeploymentSchema) -> SafeString:
+    """`{{ deployment|stuck_badge }}`: a "stuck" badge after the status of a build running past
+    the threshold (staff.actions.is_stuck, the rule "mark as error" uses), else nothing."""
+    if not actions.is_stuck(deployment):
+        return SafeString("")
+    return format_html(
+        ' <span class="badge badge-stuck" title="{}">stuck</span>',
+        f"Building for over {_hours(actions.STUCK_AFTER.total_seconds())}",
+    )
+
+
+def _hours(seconds: float) -> str:
+    hours = seconds / 3600
+    if hours == 1:
+        return "an hour"
+    if hours.is_integer():
+        return f"{int(hours)} hours"
+    return f"{round(seconds / 60)} minutes"
 
 
 @register.filter

@@ -100,6 +100,11 @@ def without_tokens(html: str) -> str:
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
 
 
+def rows_of(html: str) -> str:
+    """The rows of the page's deployments table (the chart's table of counts comes before it)."""
+    return html.split('id="deployments"')[1].split("<tbody>")[1].split("</tbody>")[0]
+
+
 def links(html: str, rel: str) -> list[str]:
     return [m.replace("&amp;", "&") for m in re.findall(rf'href="([^"]*)" rel="{rel}"', html)]
 
@@ -231,7 +236,8 @@ def test_find_with_an_unknown_id_is_a_404_and_the_attempt_is_audited(
 ) -> None:
     response = client_as("support").get(find_url(query))
     assert response.status_code == 404
-    assert "Not found" in text(response)
+    assert "No project or deployment has this id." in text(response)
+    assert "for this tenant" not in text(response)
     assert "not found" in AuditEntry.objects.get(object_id=query).change_message
 
 
@@ -417,11 +423,11 @@ def test_a_status_filtered_page_is_full_when_more_matches_exist(
     history(project, (1, S.READY), (2, S.ERROR), (3, S.READY), (4, S.READY), (5, S.ERROR))
     support = client_as("support")
     html = text(support.get(project_url(project) + "?status=ready"))
-    rows = html.split("<tbody>")[1].split("</tbody>")[0]
+    rows = rows_of(html)
     assert rows.count('<span class="badge badge-ready">ready</span>') == 2
     assert "ready 1 days ago" in html and "ready 3 days ago" in html
     following = text(support.get(links(html, "next")[0]))
-    assert "ready 4 days ago" in following and "error" not in following.split("<tbody>")[1]
+    assert "ready 4 days ago" in following and "error" not in rows_of(following)
     assert links(following, "next") == []
 
 
@@ -435,15 +441,15 @@ def test_paging_through_deployments_goes_forward_and_back(
     pages, url = [], project_url(project)
     while url:
         html = text(support.get(url))
-        pages.append(re.findall(r">ready (\d) days ago<", html.split("<tbody>")[1]))
+        pages.append(re.findall(r">ready (\d) days ago<", rows_of(html)))
         following = links(html, "next")
         url = following[0] if following else ""
     assert pages == [["1", "2"], ["3", "4"], ["5"]]
     assert links(html, "next") == []
     page_two = text(support.get(links(html, "prev")[0]))
-    assert re.findall(r">ready (\d) days ago<", page_two.split("<tbody>")[1]) == ["3", "4"]
+    assert re.findall(r">ready (\d) days ago<", rows_of(page_two)) == ["3", "4"]
     page_one = text(support.get(links(page_two, "prev")[0]))
-    assert re.findall(r">ready (\d) days ago<", page_one.split("<tbody>")[1]) == ["1", "2"]
+    assert re.findall(r">ready (\d) days ago<", rows_of(page_one)) == ["1", "2"]
     assert links(page_one, "prev") == [] and "Newest first" in page_one
 
 
@@ -587,7 +593,7 @@ def test_a_stale_edit_is_refused_with_a_clear_conflict_message(
     projects.update_project("usr_alice", shop.project_id, {"name": "Changed elsewhere"})
     response = client_as("operations").post(edit_url(shop), form_data(shop, branch="develop"))
     assert response.status_code == 409
-    assert "Someone else changed this project after you opened this form" in text(response)
+    assert "Conflict: this project was changed while you were editing it" in text(response)
     stored = projects.get_project("usr_alice", shop.project_id)
     assert (stored.name, stored.branch) == ("Changed elsewhere", "main")
     assert not AuditEntry.objects.exists()
