@@ -42,6 +42,14 @@ class AnchorAdminSite(admin.AdminSite):
             *super().get_urls(),
         ]
 
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        """The admin's index, whose "Recent actions" are the staff member's own audit entries."""
+        from anchor_site.audit_trail import recent_actions
+
+        return super().index(
+            request, {**(extra_context or {}), "recent_audit": recent_actions(request.user)}
+        )
+
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         """The admin's login page, offering single sign-on when it is configured."""
         from anchor_site import sso

@@ -73,6 +73,12 @@ def record_url(entry: AuditEntry) -> str | None:
         return None
 
 
+def recent_actions(user: Any, count: int = 10) -> list[dict[str, Any]]:
+    """The staff member's own latest audit entries, each with its record's page (the index)."""
+    entries = AuditEntry.objects.filter(user_id=user.pk).order_by("-id")[:count]
+    return [{"e": e, "url": record_url(e)} for e in entries]
+
+
 def _changes(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
     keys = sorted(set(entry.before) | set(entry.after))
     return [(k, entry.before.get(k, "—"), entry.after.get(k, "—")) for k in keys]

@@ -17,6 +17,7 @@ from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import now
 from tests.e2e import test_console_browser as console
+from tests.e2e.axe import check_accessibility
 from tests.e2e.test_console_browser import (
     PASSWORD,
     SCREENSHOTS,
@@ -69,6 +70,7 @@ def test_a_stuck_build_is_failed_and_redeployed_with_reasons_found_on_the_audit_
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def shot(name: str) -> None:
+        check_accessibility(page, f"ops-{name}")
         for scheme in ("light", "dark"):
             page.emulate_media(color_scheme=scheme)
             page.screenshot(path=str(SCREENSHOTS / f"ops-{name}-{scheme}.png"), full_page=True)

@@ -14,6 +14,7 @@ import pytest
 
 from infra.core import aws
 from infra.core.resources import LOGS, log_key
+from tests.e2e.axe import check_accessibility
 from tests.e2e.test_console_browser import (  # noqa: F401 (fixtures)
     PASSWORD,
     PROJECT_DIR,
@@ -57,6 +58,7 @@ def test_operations_restores_an_archived_log_with_a_reason(
     shots: list[Path] = []
 
     def shot(name: str, on=None) -> None:
+        check_accessibility(on or page, f"restore-{name}")
         path = SHOTS / f"{len(shots) + 1:02d}-{name}.png"
         (on or page).screenshot(path=str(path), full_page=True)
         shots.append(path)

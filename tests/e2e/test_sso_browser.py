@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from infra.local import localaws
+from tests.e2e.axe import check_accessibility
 from tests.e2e.test_console_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -147,6 +148,8 @@ def test_a_staff_member_signs_in_through_the_provider_and_out_again(console_and_
             page = context.new_page()
 
             def shot(name: str) -> None:
+                if page.url.startswith(console.url):  # the provider's own pages are not ours
+                    check_accessibility(page, f"sso-{name}")
                 path = SCREENSHOTS / f"sso-{len(shots) + 1:02d}-{name}.png"
                 page.screenshot(path=str(path), full_page=True)
                 shots.append(path)

@@ -237,3 +237,24 @@ def test_the_export_of_100000_entries_streams_in_flat_memory(client_as, actor):
     # The whole file is over 15 MB; streaming holds about one 2,000-row chunk at a time.
     assert peak < 8_000_000, f"peak {peak:,} bytes while streaming {size:,}"
     print(f"audit export: {lines - 1:,} rows, {size:,} bytes, peak traced memory {peak:,} bytes")
+
+
+def test_the_index_lists_the_staff_members_own_recent_actions_linked_to_their_records(
+    client_as, entry
+):
+    mine = client_as("support")
+    audit(
+        User.objects.get(username="support-user"),
+        action="Redeployed something",
+        object_id=DEPLOYMENT,
+        object_repr=f"deployment {DEPLOYMENT}",
+        kind=AuditKind.REDEPLOY,
+        tenant="acme",
+    )
+    page = text(mine.get(reverse("admin:index")))
+    sidebar = page[page.index('id="recent-actions-module"') :]
+    link = reverse("admin:deployments_deployment_detail", args=["acme", DEPLOYMENT])
+    assert f'<a href="{link}">deployment {DEPLOYMENT}</a>' in sidebar
+    assert "Redeploy, " in sidebar
+    # The entry of another staff member (the fixture's) is not among "My actions".
+    assert sidebar.count(DEPLOYMENT) == 2  # the link's URL and its text, once
