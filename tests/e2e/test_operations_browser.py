@@ -1,6 +1,7 @@
-"""An operations engineer's morning in real Chromium: a stuck build is marked as error with a
-reason, redeployed with a reason, and both actions are found on the audit page, linked to
-their deployments; the audit trail and a tenant's deployments download as CSV."""
+"""An operations engineer's morning in real Chromium: from the needs-attention feed, a stuck
+build is marked as error with a reason, redeployed with a reason, and both actions are found on
+the audit page, linked to their deployments; the audit trail and a tenant's deployments download
+as CSV."""
 
 from __future__ import annotations
 
@@ -82,8 +83,15 @@ def test_a_stuck_build_is_failed_and_redeployed_with_reasons_found_on_the_audit_
     page.click("input[type=submit]")
     expect(page.locator("#anchor-find-q").first).to_be_visible()
 
-    # Open the stuck build and mark it as error, giving a reason.
-    page.goto(f"{stage.base_url}/admin/tenants/{TENANT}/deployments/{stuck.deployment_id}/")
+    # The day starts on the needs-attention feed (the index's first link): the stuck build is
+    # there; open it and mark it as error, giving a reason.
+    page.locator("#content a[href]").first.click()
+    expect(page.locator("h1")).to_have_text("Needs attention")
+    row = page.locator("#attention-feed tbody tr", has_text=stuck.deployment_id)
+    expect(row).to_contain_text("Stuck build")
+    shot("attention-feed")
+    row.get_by_role("link", name=stuck.deployment_id).click()
+    expect(page.locator("h1")).to_contain_text(stuck.deployment_id)
     page.get_by_role("link", name="Mark deployment as error").click()
     expect(page.get_by_text("Mark this stuck build as error?")).to_be_visible()
     page.get_by_role("button", name="Yes, mark it as error").click()
