@@ -65,8 +65,8 @@ class ProjectEditForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if self.errors:
-            return data
+        if any(name in self.errors for name in (*EDITABLE, "expected_version")):
+            return data  # a field the schema needs is missing; a missing reason is not one
         try:
             self.update = validate(
                 UpdateProjectSchema, {k: v for k, v in data.items() if k != "reason"}

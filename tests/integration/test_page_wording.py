@@ -127,6 +127,7 @@ def form(project: ProjectSchema, **changes: object) -> dict[str, object]:
         "repo_url": project.repo_url,
         "branch": project.branch,
         "expected_version": project.version,
+        "reason": "The tenant asked on the support chat",
         **changes,
     }
 
