@@ -96,8 +96,8 @@ def test_operations_restores_an_archived_log_with_a_reason(
     expect(page.locator("pre.anchor-log")).to_contain_text("Deployment ready")
     shot("restored-light")
 
-    page.goto(f"{stage.base_url}/admin/admin/logentry/")
-    expect(page.locator("#changelist")).to_contain_text("Ticket 8812")
+    page.goto(f"{stage.base_url}/admin/audit/?kind=restore_log")
+    expect(page.locator("table.anchor-audit")).to_contain_text("Ticket 8812")
 
     dark = page.context.browser.new_context(
         viewport={"width": 1280, "height": 900},
