@@ -25,6 +25,7 @@ from deployments.schemas import DeploymentSchema
 from infra.core.dynamo import now
 from infra.core.errors import NotFound, ValidationError
 from staff import restore
+from staff.audit import REASON_MAX, REASON_MIN
 from staff.permissions import RESTORE_LOG
 
 
@@ -103,8 +104,8 @@ def deployment_restore_log(request: HttpRequest, user_id: str, deployment_id: st
         "tier_note": _tier_note(log.storage_class, wanted, tier),
         "takes": archive.RETRIEVAL_TIMES.get((log.storage_class, tier), "some hours"),
         "days": settings.ANCHOR_RESTORE_DAYS,
-        "reason_min": restore.REASON_MIN,
-        "reason_max": restore.REASON_MAX,
+        "reason_min": REASON_MIN,
+        "reason_max": REASON_MAX,
         "reason": "",
         "errors": [],
     }
@@ -117,7 +118,7 @@ def deployment_restore_log(request: HttpRequest, user_id: str, deployment_id: st
         )
     except ValidationError as error:
         problems = error.errors.get("reason") or [str(error)]
-        context.update(reason=reason[: restore.REASON_MAX * 2], errors=problems)
+        context.update(reason=reason[: REASON_MAX * 2], errors=problems)
         return render(request, "admin/anchor/deployment_restore_confirm.html", context, status=400)
     except archive.RestoreAlreadyInProgress:
         messages.info(request, _in_progress_message(deployment_id))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -746,16 +747,16 @@ class LogScan:
         return self.scanned_to - self.scanned_from
 
 
-class LogMatcher:
+class LogMatcher(ABC):
     """What a scan looks for. `window` is a run of whole lines (decoded, colours included);
     returning False skips its lines unread, so a scan costs little more than the bytes read."""
 
     def window(self, text: str, first_line: int, last_line: int, start: int, end: int) -> bool:
         return True
 
+    @abstractmethod
     def line(self, number: int, offset: int, end: int, plain: str) -> bool:
         """Whether the line `number`, bytes [offset, end) of the log, matches."""
-        raise NotImplementedError
 
 
 class TextMatcher(LogMatcher):

@@ -14,12 +14,11 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from deployments import archive
 from deployments import repository as deployments
 from deployments.schemas import DeploymentSchema
-from staff.audit import REASON_MAX, REASON_MIN, audit, clean_reason
+from staff.audit import audit, clean_reason
 from staff.models import AuditKind
 from staff.permissions import RESTORE_LOG, require
 
 RESTORE_TITLE = "Restore build log"
-__all__ = ["REASON_MAX", "REASON_MIN", "RESTORE_TITLE", "clean_reason", "restore_build_log"]
 
 
 def restore_build_log(
