@@ -25,6 +25,7 @@ from infra.core import aws
 from infra.local import localaws
 from projects import repository as projects
 from tests.conftest import build_stage
+from tests.e2e.axe import check_accessibility
 from tests.e2e.test_console_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -177,10 +178,21 @@ def test_staff_read_search_and_follow_build_logs(log_stage: LogStage) -> None:
     violations: list[str] = []
     shots: list[Path] = []
 
-    def shot(page, name: str, full: bool = False) -> None:
+    def shot(page, name: str, full: bool = False, axe: bool = True) -> None:
+        """The page as it is now: a screenshot, and axe in light and dark mode."""
         path = SCREENSHOTS / f"{len(shots) + 1:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=full)
         shots.append(path)
+        if axe:
+            audit(page, name)
+
+    def audit(page, name: str) -> None:
+        started = time.monotonic()
+        check_accessibility(page, f"log-{name}")
+        print(
+            f"axe on log-{name}: {page.locator('*').count()} elements, "
+            f"{time.monotonic() - started:.1f} s"
+        )
 
     base = log_stage.base_url
     finished_url = f"{base}/admin/tenants/{TENANT}/deployments/{log_stage.finished.deployment_id}/"
@@ -209,6 +221,7 @@ def test_staff_read_search_and_follow_build_logs(log_stage: LogStage) -> None:
             page.goto(finished_url)
             expect(page.locator("pre.anchor-log")).to_contain_text("exited with 1")
             expect(page.get_by_text("Times in the log are UTC")).to_be_visible()
+            shot(page, "deployment-finished")
             page.get_by_role("link", name="Open in the log viewer").click()
             expect(page.locator("#chunk-heading")).to_contain_text("Lines 1\u2013")
             expect(page.locator("#L1")).to_contain_text("transforming module 1/")
@@ -219,6 +232,7 @@ def test_staff_read_search_and_follow_build_logs(log_stage: LogStage) -> None:
                 "id", f"L{last_shown + 1}"
             )
             expect(page.locator(f"#L{last_shown + 1} .anchor-ln")).to_have_text(str(last_shown + 1))
+            shot(page, "viewer-second-chunk")
 
             # Searching: a literal phrase, then into the chunk of the match.
             page.fill("#anchor-log-q", "cannot find MODULE")
@@ -307,8 +321,21 @@ def test_staff_read_search_and_follow_build_logs(log_stage: LogStage) -> None:
             expect(plain.locator("pre.anchor-log")).to_contain_text("building step 3 of 30")
             expect(plain.get_by_role("link", name="Reload to see new lines")).to_be_visible()
             expect(plain.locator("#anchor-live")).to_contain_text("its log may still grow")
-            shot(plain, "deployment-no-javascript", full=True)
+            shot(plain, "deployment-no-javascript", full=True, axe=False)
             still.close()
+            # axe is JavaScript and cannot run where scripts are off (its timers never fire), so
+            # the page is checked as a browser without JavaScript builds it: the same URL with
+            # every script refused. The console uses no <noscript>, so the DOM is the same.
+            scripts_refused = browser.new_context(
+                storage_state=context.storage_state(), extra_http_headers=PROXY_HEADERS
+            )
+            scripts_refused.route("**/*.js", lambda route: route.abort())
+            bare = scripts_refused.new_page()
+            bare.goto(f"{base}/admin/tenants/{TENANT}/deployments/{other.deployment_id}/")
+            expect(bare.get_by_role("link", name="Reload to see new lines")).to_be_visible()
+            expect(bare.locator("#anchor-live")).to_contain_text("its log may still grow")
+            audit(bare, "deployment-no-javascript")
+            scripts_refused.close()
             context.close()
         finally:
             browser.close()
