@@ -13,6 +13,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from pydantic import ValidationError as PydanticValidationError
 
 from anchor_site.logs import request_id
 from infra.core.errors import (
@@ -24,6 +25,7 @@ from infra.core.errors import (
     Unreadable,
     ValidationError,
 )
+from infra.core.schemas import field_errors
 
 logger = logging.getLogger("anchor.dashboard")
 
@@ -102,6 +104,14 @@ def forbidden(request: HttpRequest, message: str | None = None) -> TemplateRespo
     )
 
 
+def unreadable_problems(error: Unreadable) -> list[str]:
+    """What is wrong with a stored record, a sentence per problem ("Status must be one of
+    'queued', …"), from the schema's errors; the error's own text when it has none."""
+    if isinstance(error.cause, PydanticValidationError):
+        return [message for messages in field_errors(error.cause).values() for message in messages]
+    return [str(error.cause or error)]
+
+
 def dashboard_view(permission: str) -> Callable[[View], View]:
     """Wrap a dashboard view: staff login (admin_view), its own permission check, and the
     repository's exceptions turned into pages: 404 (missing or another tenant's), 400 (bad
@@ -127,7 +137,8 @@ def dashboard_view(permission: str) -> Callable[[View], View]:
                     {
                         "title": "Record could not be read",
                         "key": error.key,
-                        "reason": str(error.cause) if error.cause else str(error),
+                        "problems": unreadable_problems(error),
+                        "user_id": kwargs.get("user_id"),
                         "attributes": sorted(error.attributes.items()),
                     },
                     status=200 if request.method == "GET" else 409,

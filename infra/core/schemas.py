@@ -158,6 +158,12 @@ _PLAIN = {
     "greater_than_equal": "{label} must be at least {ge}",
     "less_than_equal": "{label} must be at most {le}",
     "extra_forbidden": "{label} is not a field that can be set",
+    "enum": "{label} must be one of {expected}",
+    "literal_error": "{label} must be {expected}",
+    **dict.fromkeys(
+        ("datetime_type", "datetime_parsing", "datetime_from_date_parsing"),
+        "{label} must be a date and time such as 2026-12-02T03:00:00.000Z",
+    ),
 }
 
 

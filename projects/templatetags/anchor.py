@@ -1,4 +1,5 @@
-"""Dashboard template tags: status and "stuck" badges, short SHAs, relative times and durations.
+"""Dashboard template tags: status and "stuck" badges, short SHAs, relative times and durations,
+and the page of a stored record the schema rejected.
 
 Load with `{% load anchor %}`. Times are stored in UTC and shown in settings.TIME_ZONE
 (Singapore): a relative time carries the absolute local time on hover.
@@ -6,9 +7,11 @@ Load with `{% load anchor %}`. Times are stored in UTC and shown in settings.TIM
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -115,3 +118,18 @@ def _zone_label(local: datetime) -> str:
     if str(local.tzinfo) == "Asia/Singapore":
         return "SGT"
     return local.tzname() or ""
+
+
+@register.filter
+def unreadable_url(key: Mapping[str, object], user_id: str | None) -> str:
+    """The page that shows a rejected record as stored (its attributes, no action), from its
+    key: a deployment (SK DEPLOYMENT#{createdAt}#{deploymentId}) or a project (PK {projectId},
+    SK METADATA) of the tenant `user_id`; "" for any other key, or without a tenant."""
+    pk, sk = str(key.get("PK", "")), str(key.get("SK", ""))
+    if not user_id:
+        return ""
+    if sk.startswith("DEPLOYMENT#") and sk.rpartition("#")[2].startswith("dpl_"):
+        return reverse("admin:deployments_deployment_detail", args=[user_id, sk.rpartition("#")[2]])
+    if sk == "METADATA" and pk.startswith("prj_"):
+        return reverse("admin:projects_project_detail", args=[user_id, pk])
+    return ""

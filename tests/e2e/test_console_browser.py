@@ -88,6 +88,7 @@ class Stage:
     docs_project_id: str = ""
     stuck: DeploymentSchema | None = None
     keyboard_queued: DeploymentSchema | None = None
+    env: dict[str, str] | None = None  # the server's environment, for manage.py beside it
 
 
 @pytest.fixture(scope="module")
@@ -257,6 +258,7 @@ def stage(
             docs_project_id=docs_project_id,
             stuck=stuck,
             keyboard_queued=keyboard_queued,
+            env=env,
         )
     finally:
         server.terminate()

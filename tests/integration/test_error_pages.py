@@ -3,6 +3,7 @@ a panel that cannot be read degrades alone; a malformed stored item never takes 
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import socket
@@ -174,6 +175,8 @@ def test_a_malformed_row_is_marked_and_every_good_row_still_shown(client_as, pro
         body = text(response)
         assert good.deployment_id in body
         assert "1 record could not be read" in body and "dpl_0000000000000bad" in body
+        # The row links to the page that shows the record as stored.
+        assert f'href="{deployment_url("detail", "dpl_0000000000000bad")}"' in body, url
 
 
 def test_a_malformed_deployment_shows_its_raw_attributes_and_no_action(client_as, project):
@@ -195,6 +198,16 @@ def test_a_malformed_deployment_shows_its_raw_attributes_and_no_action(client_as
         response = client.get(deployment_url(page, deployment_id))
         assert response.status_code == 200, page
         assert "could not be read" in text(response) and "exploded" in text(response)
+    # What is wrong, a plain sentence per problem, not pydantic's dump of the whole item.
+    page = text(client.get(deployment_url("detail", deployment_id)))
+    listed = page.split("anchor-unreadable-problems", 1)[1].split("</ul>", 1)[0]
+    assert [html.unescape(p) for p in re.findall(r"<li>(.*?)</li>", listed)] == [
+        "Commit SHA is required",
+        "Branch is required",
+        "Status must be one of 'queued', 'building', 'ready', 'error' or 'canceled'",
+        "Updated at is required",
+    ]
+    assert "errors.pydantic.dev" not in page
     refused = client.post(deployment_url("cancel", deployment_id))
     assert refused.status_code == 409
     stored = aws.dynamodb().get_item(
