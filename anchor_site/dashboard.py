@@ -10,9 +10,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.views import defaults
 from pydantic import ValidationError as PydanticValidationError
 
 from anchor_site.logs import request_id
@@ -102,6 +104,72 @@ def forbidden(request: HttpRequest, message: str | None = None) -> TemplateRespo
         "Permission denied",
         message or "Your account's staff groups do not allow this page or action.",
     )
+
+
+# Django's handlers for what no dashboard view answers itself (anchor_site/urls.py): an unknown
+# address, a stock admin page the staff member may not open, a request Django refuses, and a bug
+# outside the dashboard's views. The same admin-styled page as the dashboard's own errors, where
+# Django's defaults are bare unstyled HTML.
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _styled_or_plain(
+        lambda: error_page(
+            request,
+            404,
+            "Page not found",
+            "There is no console page at this address. Check the link, or start again from the "
+            "dashboard.",
+        ),
+        lambda: defaults.page_not_found(request, exception or Http404()),
+    )
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _styled_or_plain(
+        lambda: forbidden(request),
+        lambda: defaults.permission_denied(request, exception or PermissionDenied()),
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # A request refused for its Host header cannot even build the admin's page (every link
+    # needs the host): then it is Django's plain 400.
+    return _styled_or_plain(
+        lambda: error_page(
+            request, 400, "Bad request", "The console cannot answer this request as it was sent."
+        ),
+        lambda: defaults.bad_request(request, exception or SuspiciousOperation()),
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The admin-styled 500 with the request id."""
+    rid = request_id.get() or "unknown"
+    return _styled_or_plain(
+        lambda: error_page(
+            request,
+            500,
+            "Server error",
+            f"Something went wrong in the console itself. It has been logged as request {rid}; "
+            "please quote that id when you report it.",
+        ),
+        lambda: defaults.server_error(request),
+    )
+
+
+def _styled_or_plain(
+    styled: Callable[[], TemplateResponse], plain: Callable[[], HttpResponse]
+) -> HttpResponse:
+    """The admin-styled page, rendered now (Django's error handlers run outside the view
+    phase, where nothing renders a TemplateResponse); Django's plain page if that fails (a
+    refused Host header, a broken template, the staff database gone), so an error page never
+    becomes a second error."""
+    try:
+        return styled().render()
+    except Exception:
+        logger.warning("the styled error page could not be rendered", exc_info=True)
+        return plain()
 
 
 def unreadable_problems(error: Unreadable) -> list[str]:

@@ -15,5 +15,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# Admin-styled error pages for what no dashboard view answers itself (DEBUG off).
+handler400 = "anchor_site.dashboard.bad_request"
+handler403 = "anchor_site.dashboard.permission_denied"
+handler404 = "anchor_site.dashboard.page_not_found"
+handler500 = "anchor_site.dashboard.server_error"
+
 if settings.OIDC_ENABLED:
     urlpatterns.append(path("oidc/", include("anchor_site.sso")))

@@ -519,6 +519,8 @@ def test_a_staff_member_finds_a_tenant_reads_a_log_and_cancels_a_queued_deployme
     visit("error-400-filter")
     response = page.goto(f"{stage.base_url}/admin/no-such-page/")
     assert response is not None and response.status == 404
+    expect(page.locator("#content h1")).to_have_text("Page not found")
+    _assert_styled(page)  # the console's page, not Django's bare "Not Found"
     visit("error-404-admin")
     page.goto(f"{stage.base_url}/admin/password_change/")
     expect(page.locator("#id_old_password")).to_be_visible()

@@ -1,9 +1,9 @@
 # ruff: noqa: F811  (the fixtures imported from test_console_browser are parameters here)
 """The pages that refuse, in real Chromium on the production server (moto's server, gunicorn,
 DEBUG off, the CSP): a stored record the schema rejects, a page the staff member's groups do not
-allow, and the login locked after too many wrong passwords. Each is a page staff meet on a bad
-day, so each passes the accessibility gate (tests/e2e/axe.py) in light and dark mode like every
-other page. Screenshots in test-artifacts/screenshots/refusals/.
+allow, the login locked after too many wrong passwords, and an address that does not exist.
+Each is a page staff meet on a bad day, so each passes the accessibility gate (tests/e2e/axe.py)
+in light and dark mode like every other page. Screenshots in test-artifacts/screenshots/refusals/.
 """
 
 from __future__ import annotations
@@ -157,6 +157,15 @@ def test_refusal_pages_say_what_is_wrong_and_pass_the_accessibility_gate(
     expect(page.locator(".errornote")).to_contain_text("locked for 15 minutes")
     _assert_styled(page)
     visit("login-locked")
+
+    # Someone logged out on an address that does not exist: the console's page, with the login.
+    response = page.goto(f"{base}/no-such-page")
+    assert response is not None and response.status == 404
+    expect(page.locator("#content h1")).to_have_text("Page not found")
+    expect(page.get_by_role("link", name="Log in to the console")).to_be_visible()
+    expect(page.locator("#anchor-find-q")).to_have_count(0)
+    _assert_styled(page)
+    visit("not-found-logged-out")
 
     assert csp_violations == []
     print(f"\nscreenshots in {SHOTS}: {', '.join(p.name for p in shots)}")
