@@ -30,6 +30,7 @@ def test_an_unknown_admin_address_is_the_admin_styled_404_with_find(client_as):
     assert "There is no console page at this address" in body
     assert 'id="anchor-find-q"' in body  # staff can look the record up from here
     assert "Back to the dashboard" in body
+    assert 'id="nav-sidebar"' in body
 
 
 def test_an_unknown_address_for_someone_logged_out_offers_the_login_and_nothing_else(client):
@@ -39,6 +40,7 @@ def test_an_unknown_address_for_someone_logged_out_offers_the_login_and_nothing_
     assert 'id="site-name"' in body and "<h1>Page not found</h1>" in body
     assert 'href="/admin/login/"' in body and "Log in to the console" in body
     assert 'id="anchor-find-q"' not in body and "breadcrumbs" not in body
+    assert 'id="nav-sidebar"' not in body  # no "You don't have permission to view ..." panel
     assert "Back to the dashboard" not in body
 
 
