@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from anchor_site.dashboard import dashboard_view, render
 from deployments import archive, storage
 from deployments import repository as deployments
+from deployments.project_names import project_name
 from deployments.schemas import DeploymentSchema
 from infra.core.dynamo import now
 from infra.core.errors import NotFound, ValidationError
@@ -97,6 +98,7 @@ def deployment_restore_log(request: HttpRequest, user_id: str, deployment_id: st
     context = {
         "user_id": user_id,
         "deployment": deployment,
+        "project_name": project_name(deployment),
         "title": restore.RESTORE_TITLE,
         "log": log,
         "retention": retention,

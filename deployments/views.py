@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -28,6 +29,7 @@ from anchor_site.dashboard import concurrently, dashboard_view, render
 from anchor_site.forms import ActionForm, RedeployForm
 from deployments import archive_views, storage
 from deployments import repository as deployments
+from deployments.project_names import project_name
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from deployments.storage import LogChunk, LogLine, LogPosition, LogScan
 from deployments.templatetags.anchor_logs import style_classes
@@ -35,12 +37,10 @@ from infra.core.dynamo import now
 from infra.core.errors import (
     InvalidTransition,
     Misconfigured,
-    NotFound,
     RepositoryError,
     ValidationError,
 )
 from infra.core.resources import ARTIFACTS_RETENTION_DAYS, log_key
-from projects import repository as projects
 from staff import actions
 from staff.permissions import CANCEL, FAIL, REDEPLOY, VIEW
 
@@ -86,15 +86,15 @@ FAIL_ACTION = Action(
     target=DeploymentStatus.ERROR,
     title=actions.FAIL_TITLE,
     question=(
-        "Mark this stuck build as error? It has been building for over an hour; the deployment "
-        "ends as error with a note that staff marked it."
+        f"Mark this stuck build as error? It has been building for over {actions.STUCK_FOR}; "
+        "the deployment ends as error with a note that staff marked it."
     ),
     button="Yes, mark it as error",
     done="Marked deployment {id} as error.",
     allowed=actions.is_stuck,
     not_allowed=(
-        "Only a deployment building for over an hour can be marked as error; this one is "
-        "{status}{since}."
+        f"Only a deployment building for over {actions.STUCK_FOR} can be marked as error; "
+        "this one is {status}{since}."
     ),
     perform=actions.mark_deployment_failed,
 )
@@ -121,12 +121,12 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
     deployment = deployments.get_deployment(user_id, deployment_id)
     # The project, the log and the artifacts are read side by side, and a failure to read any
     # degrades only its own part: the deployment itself is shown whatever the others say.
-    project_read, log_read, artifacts_read = concurrently(
-        lambda: projects.get_project(user_id, deployment.project_id),
+    name_read, log_read, artifacts_read = concurrently(
+        lambda: project_name(deployment),
         lambda: storage.get_build_log(user_id, deployment, tail_lines=LOG_LINES),
         lambda: storage.list_artifacts(user_id, deployment),
     )
-    project_name = _project_name(project_read, deployment_id)
+    name = name_read.result()
     log, log_error = _panel(log_read, "build log", deployment_id)
     live = deployment.status in (DeploymentStatus.QUEUED, DeploymentStatus.BUILDING)
     log_styled = log.styled if log is not None else ()
@@ -149,7 +149,7 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
         _context(
             deployment,
             title=f"Deployment {deployment.deployment_id}",
-            project_name=project_name,
+            project_name=name,
             log=log,
             log_error=log_error,
             artifacts_error=artifacts_error,
@@ -169,18 +169,6 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
             ),
         ),
     )
-
-
-def _project_name(read: Future[Any], deployment_id: str) -> str | None:
-    """The deployment's project's name; None (the page shows the id) when the project is gone
-    or could not be read."""
-    try:
-        return read.result().name
-    except NotFound:
-        return None
-    except RepositoryError as error:
-        logger.warning("deployment %s: its project could not be read: %s", deployment_id, error)
-        return None
 
 
 def _panel(read: Future[Any], what: str, deployment_id: str) -> tuple[Any, str | None]:
@@ -240,7 +228,13 @@ def _confirm_page(
     return render(
         request,
         "admin/anchor/deployment_confirm.html",
-        _context(deployment, title=action.title, action=action, form=form),
+        _context(
+            deployment,
+            title=action.title,
+            action=action,
+            form=form,
+            project_name=project_name(deployment),
+        ),
         status=status,
     )
 
@@ -293,7 +287,8 @@ def deployment_cancel(request: HttpRequest, user_id: str, deployment_id: str) ->
 @dashboard_view(FAIL)
 @require_http_methods(["GET", "POST"])
 def deployment_fail(request: HttpRequest, user_id: str, deployment_id: str) -> HttpResponse:
-    """Mark a build stuck for over an hour as error (GET confirms, POST marks it)."""
+    """Mark a stuck build (building for over actions.STUCK_AFTER) as error (GET confirms, POST
+    marks it)."""
     return _perform(request, FAIL_ACTION, user_id, deployment_id)
 
 
@@ -432,11 +427,13 @@ def deployment_log_view(request: HttpRequest, user_id: str, deployment_id: str) 
     numbered, linkable lines (#L123); `q` searches it, `error` jumps to the first error line,
     `goto` to a line by number, `count` numbers the lines of a chunk reached without them.
 
-    One DynamoDB read (the deployment, tenant-scoped); S3: one ranged GET for a chunk, and for a
-    search or a jump at most settings.ANCHOR_LOG_SCAN_BYTES read in ranged GETs, then a link
-    that goes on from there.
+    Two DynamoDB reads (the deployment, tenant-scoped; then its project's name for the
+    breadcrumbs, beside the S3 reads); S3: one ranged GET for a chunk, and for a search or a
+    jump at most settings.ANCHOR_LOG_SCAN_BYTES read in ranged GETs, then a link that goes on
+    from there.
     """
     deployment = deployments.get_deployment(user_id, deployment_id)
+    (name_read,) = concurrently(lambda: project_name(deployment))
     key = log_key(deployment.project_id, deployment.deployment_id)
     query = " ".join(request.GET.get("q", "").split())[:LOG_QUERY_MAX]
     goto, count = _whole_number(request, "goto"), _whole_number(request, "count")
@@ -451,6 +448,8 @@ def deployment_log_view(request: HttpRequest, user_id: str, deployment_id: str) 
         error_url=_viewer_url(deployment, {"error": "1"}),
         scan_budget=settings.ANCHOR_LOG_SCAN_BYTES,
         chunk_limit=storage.LOG_CHUNK_BYTES,
+        # A callable: the template takes the name when it renders, after the S3 reads.
+        project_name=name_read.result,
     )
     if query or "error" in request.GET or goto is not None or count is not None:
         matcher: storage.LogMatcher
@@ -577,7 +576,7 @@ _FINAL = frozenset({DeploymentStatus.READY, DeploymentStatus.ERROR, DeploymentSt
 def deployment_log_tail(request: HttpRequest, user_id: str, deployment_id: str) -> JsonResponse:
     """The live tail's JSON: the deployment's status and the whole log lines past `offset`
     ("replaced" when the log is another one than `etag` and `mark` knew, and the page starts
-    over from 0; a log that only grew reads on).
+    over from 0; a log that only grew reads on), and the timeline as the page renders it.
 
     One DynamoDB read (the deployment, tenant-scoped) and one ranged GET of at most 256 KiB.
     """
@@ -610,6 +609,10 @@ def deployment_log_tail(request: HttpRequest, user_id: str, deployment_id: str) 
             "lines": [
                 [[style_classes(s.style), s.text] for s in line.segments] for line in tail.lines
             ],
+            # The page's timeline as it is now, shown when the status changes (started, ended).
+            "timeline": render_to_string(
+                "admin/anchor/_deployment_timeline.html", {"deployment": deployment}
+            ),
         },
         headers={"Cache-Control": "no-store"},
     )

@@ -27,7 +27,21 @@ from staff.permissions import CANCEL, EDIT_PROJECT, FAIL, REDEPLOY, require
 
 # A build running longer than this may be marked as error (ANCHOR_STUCK_BUILD_MINUTES).
 STUCK_AFTER: timedelta = settings.STUCK_BUILD_AFTER
-STUCK_ERROR = "Marked as error by anchor-deploy staff: the build was stuck for over an hour."
+
+
+def spelt_out(span: timedelta) -> str:
+    """A threshold as staff say it: "an hour", "2 hours", "90 minutes"."""
+    minutes = round(span.total_seconds() / 60)
+    if minutes == 60:
+        return "an hour"
+    if minutes % 60 == 0:
+        return f"{minutes // 60} hours"
+    return "a minute" if minutes == 1 else f"{minutes} minutes"
+
+
+# "over an hour" with the default threshold; the pages and the stored error say the same.
+STUCK_FOR = spelt_out(STUCK_AFTER)
+STUCK_ERROR = f"Marked as error by anchor-deploy staff: the build was stuck for over {STUCK_FOR}."
 CANCELABLE = frozenset({DeploymentStatus.QUEUED, DeploymentStatus.BUILDING})
 
 CANCEL_TITLE = "Cancel deployment"

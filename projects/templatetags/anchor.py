@@ -45,17 +45,8 @@ def stuck_badge(deployment: DeploymentSchema) -> SafeString:
         return SafeString("")
     return format_html(
         ' <span class="badge badge-stuck" title="{}">stuck</span>',
-        f"Building for over {_hours(actions.STUCK_AFTER.total_seconds())}",
+        f"Building for over {actions.STUCK_FOR}",
     )
-
-
-def _hours(seconds: float) -> str:
-    hours = seconds / 3600
-    if hours == 1:
-        return "an hour"
-    if hours.is_integer():
-        return f"{int(hours)} hours"
-    return f"{round(seconds / 60)} minutes"
 
 
 @register.filter

@@ -280,6 +280,11 @@ def test_staff_read_search_and_follow_build_logs(log_stage: LogStage) -> None:
             )
             expect(log).to_contain_text("Deployment completed in 41s")
             expect(page.locator("#anchor-live")).to_contain_text("is ready now")
+            # The timeline follows: the build has ended, with its time and a final duration.
+            ended = page.locator(".anchor-timeline li").nth(2)
+            expect(ended).to_contain_text("SGT")
+            expect(ended).not_to_contain_text("not yet")
+            expect(page.locator(".anchor-timeline li").nth(3)).not_to_contain_text("so far")
             stopped_at = len(polls)
             time.sleep(7)  # more than two poll periods
             assert len(polls) == stopped_at, "the tail kept polling after the final status"

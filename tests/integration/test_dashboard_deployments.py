@@ -363,6 +363,10 @@ def test_cancel_asks_to_confirm_and_changes_nothing_until_confirmed(client_as, m
     assert 'method="post"' in text and "csrfmiddlewaretoken" in text
     assert "Yes, cancel it" in text and "No, take me back" in text
     assert stored_status(deployment) is status
+    # What is acted on, by name: the project's name in the breadcrumbs and the summary.
+    name = projects.get_project(TENANT, deployment.project_id).name
+    assert f">{name}</a> &rsaquo;" in text
+    assert f"of project {name} <code>{deployment.project_id}</code>" in text
 
 
 @pytest.mark.parametrize("status", [S.QUEUED, S.BUILDING])

@@ -556,7 +556,7 @@ def test_a_link_made_for_a_log_since_replaced_reads_the_new_log(client_as, make,
     assert numbered_lines(page) == [(1, "second build")]
 
 
-def test_each_page_of_the_viewer_costs_one_dynamodb_read_and_one_ranged_get(
+def test_each_page_of_the_viewer_costs_two_dynamodb_reads_and_one_ranged_get(
     client_as, make, dynamodb_calls, s3_gets
 ):
     deployment = make()
@@ -568,7 +568,10 @@ def test_each_page_of_the_viewer_costs_one_dynamodb_read_and_one_ranged_get(
     page = client.get(url("log_view", deployment)).content.decode()
     client.get(link(page, "next"))
 
-    assert len(dynamodb_calls) == 2
+    # Per page: the deployment, then its project's name (for the breadcrumbs).
+    assert dynamodb_calls == ["Query"] * 4
+    crumbs = page.split('<div class="breadcrumbs">', 1)[1].split("</div>", 1)[0]
+    assert ">storefront</a>" in crumbs and "Project prj_" not in crumbs
     assert [c["operation"] for c in s3_gets] == ["GetObject", "GetObject"]
     assert max(range_sizes(s3_gets)) <= 256 * 1024
 
@@ -714,6 +717,11 @@ def test_the_tail_says_final_once_the_deployment_ends_and_brings_the_last_partia
 
     assert done["final"] and done["status"] == "ready"
     assert texts(done) == ["Deployment ready"] and not done["more"]
+    # The timeline as the page would render it now: ended, with a final duration.
+    assert "not yet" in running["timeline"] and "so far" in running["timeline"]
+    assert '<ol class="anchor-timeline">' in done["timeline"]
+    assert "not yet" not in done["timeline"] and "so far" not in done["timeline"]
+    assert '<span class="badge badge-ready">ready</span>' in done["timeline"]
 
 
 def test_a_queued_deployment_without_a_log_yet_tails_nothing(client_as, make):

@@ -51,3 +51,28 @@ def test_durations_read_as_hours_minutes_and_seconds() -> None:
     assert duration(2 * 3600 + 5 * 60 + 9) == "2h 05m"
     assert duration(None) == "—"
     assert relative_time(None) == "—"
+
+
+def test_the_stuck_threshold_is_spelt_out_as_staff_say_it() -> None:
+    from staff.actions import spelt_out
+
+    said = {m: spelt_out(timedelta(minutes=m)) for m in (1, 45, 60, 90, 120, 180)}
+    assert said == {
+        1: "a minute",
+        45: "45 minutes",
+        60: "an hour",
+        90: "90 minutes",
+        120: "2 hours",
+        180: "3 hours",
+    }
+
+
+def test_the_unreadable_row_links_to_the_record_as_stored_when_its_key_names_one() -> None:
+    from projects.templatetags.anchor import unreadable_url
+
+    deployment = {"PK": "prj_abc", "SK": "DEPLOYMENT#2026-11-30T02:00:00.000Z#dpl_bad"}
+    assert unreadable_url(deployment, "acme") == "/admin/tenants/acme/deployments/dpl_bad/"
+    project = {"PK": "prj_abc", "SK": "METADATA"}
+    assert unreadable_url(project, "acme") == "/admin/tenants/acme/projects/prj_abc/"
+    assert unreadable_url(deployment, "") == ""  # a list of many tenants: no link
+    assert unreadable_url({"PK": "prj_abc", "SK": "COUNTS#2026-11"}, "acme") == ""

@@ -1,6 +1,6 @@
 // The deployment page's live tail: while a deployment is queued or building, ask the console
 // every few seconds for the log's whole lines past the last offset and append them; when the
-// deployment reaches a final status, show it and stop. No framework, no inline script (the CSP
+// deployment's status changes, show it and its timeline; at a final status, stop. No framework, no inline script (the CSP
 // forbids both): the page's #anchor-live element carries the endpoint, offset and ETag. Text
 // arrives as [classes, text] pairs and is set with textContent, so a log cannot inject markup.
 (function () {
@@ -19,6 +19,7 @@
   var MAX_LINES = 5000; // the panel keeps the newest lines; the viewer has the whole log
   var failures = 0;
   var received = 0; // lines this script appended
+  var shown = live.getAttribute("data-status") || ""; // the status the page shows
 
   function size(bytes) {
     if (bytes < 1024) return bytes + " bytes";
@@ -68,7 +69,9 @@
     received += lines.length;
   }
 
-  function finish(status) {
+  function showStatus(status) {
+    if (status === shown) return;
+    shown = status;
     var holder = document.getElementById("anchor-status");
     if (holder) {
       var badge = document.createElement("span");
@@ -76,6 +79,21 @@
       badge.textContent = status;
       holder.replaceChildren(badge);
     }
+  }
+
+  // The timeline (started, ended, duration) as the console renders it now: HTML made by the
+  // console's own template, escaped there, never text from the log.
+  function showTimeline(html) {
+    var current = document.querySelector(".anchor-timeline");
+    if (!current || !html) return;
+    var holder = document.createElement("div");
+    holder.innerHTML = html;
+    var fresh = holder.querySelector(".anchor-timeline");
+    if (fresh) current.replaceWith(fresh);
+  }
+
+  function finish(status) {
+    showStatus(status);
     document.querySelectorAll(".anchor-action-cancel, .anchor-action-fail").forEach(function (a) {
       a.parentNode.removeChild(a);
     });
@@ -117,6 +135,8 @@
         }
         live.setAttribute("data-offset", String(offset));
         summarise();
+        if (data.status !== shown) showTimeline(data.timeline);
+        if (!data.final) showStatus(data.status);
         if (data.more) return setTimeout(poll, 0);
         if (data.final) return finish(data.status);
         say("Following the log live: new lines appear every " + period / 1000 + " s.", "anchor-live-on");
