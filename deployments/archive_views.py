@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
 from anchor_site.dashboard import dashboard_view, render
+from anchor_site.forms import ActionForm
 from deployments import archive, storage
 from deployments import repository as deployments
 from deployments.project_names import project_name
@@ -26,7 +27,6 @@ from deployments.schemas import DeploymentSchema
 from infra.core.dynamo import now
 from infra.core.errors import NotFound, ValidationError
 from staff import restore
-from staff.audit import REASON_MAX, REASON_MIN
 from staff.permissions import RESTORE_LOG
 
 
@@ -106,22 +106,25 @@ def deployment_restore_log(request: HttpRequest, user_id: str, deployment_id: st
         "tier_note": _tier_note(log.storage_class, wanted, tier),
         "takes": archive.RETRIEVAL_TIMES.get((log.storage_class, tier), "some hours"),
         "days": settings.ANCHOR_RESTORE_DAYS,
-        "reason_min": REASON_MIN,
-        "reason_max": REASON_MAX,
-        "reason": "",
-        "errors": [],
     }
+    template = "admin/anchor/deployment_restore_confirm.html"
     if request.method != "POST":
-        return render(request, "admin/anchor/deployment_restore_confirm.html", context)
-    reason = request.POST.get("reason", "")
+        return render(request, template, {**context, "form": ActionForm()})
+    form = ActionForm(request.POST)
+    if not form.is_valid():
+        return render(request, template, {**context, "form": form}, status=400)
     try:
         done = restore.restore_build_log(
-            request.user, user_id, deployment_id, reason=reason, known=deployment
+            request.user,
+            user_id,
+            deployment_id,
+            reason=form.cleaned_data["reason"],
+            known=deployment,
         )
-    except ValidationError as error:
-        problems = error.errors.get("reason") or [str(error)]
-        context.update(reason=reason[: REASON_MAX * 2], errors=problems)
-        return render(request, "admin/anchor/deployment_restore_confirm.html", context, status=400)
+    except ValidationError as error:  # the use case's own check, should the form's ever differ
+        for problem in error.errors.get("reason") or [str(error)]:
+            form.add_error("reason", problem)
+        return render(request, template, {**context, "form": form}, status=400)
     except archive.RestoreAlreadyInProgress:
         messages.info(request, _in_progress_message(deployment_id))
         return HttpResponseRedirect(detail_url + "#log")

@@ -111,7 +111,14 @@ def _zone_label(local: datetime) -> str:
     return local.tzname() or ""
 
 
-@register.filter
+@register.simple_tag(takes_context=True)
+def unreadable_link(context: template.Context, key: Mapping[str, object]) -> str:
+    """`{% unreadable_link key as url %}`: unreadable_url for the page's tenant (the context's
+    `user_id`, when the page is one tenant's). A tag, not a filter: a filter's missing argument
+    would be an error, and a list of many tenants' records has no `user_id`."""
+    return unreadable_url(key, context.get("user_id"))
+
+
 def unreadable_url(key: Mapping[str, object], user_id: str | None) -> str:
     """The page that shows a rejected record as stored (its attributes, no action), from its
     key: a deployment (SK DEPLOYMENT#{createdAt}#{deploymentId}) or a project (PK {projectId},
