@@ -1,4 +1,6 @@
-"""The browser tests' session report: the accessibility table (tests/e2e/axe.py) at the end."""
+"""The browser tests' shared fixtures (tests/e2e/stage.py: moto's server, the console's
+production server with one tenant's data, a Chromium page counting CSP violations) and the
+session's report: the accessibility table (tests/e2e/axe.py) at the end."""
 
 from __future__ import annotations
 
@@ -7,6 +9,9 @@ from typing import Any
 import pytest
 
 from tests.e2e import axe
+from tests.e2e.stage import csp_violations, moto_server, page, stage
+
+__all__ = ["csp_violations", "moto_server", "page", "stage"]  # fixtures, registered by import
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -21,17 +21,8 @@ from infra.core import aws
 from infra.core.dynamo import now
 from infra.local import localaws
 from projects import repository as projects
-from tests.e2e import test_console_browser as console
 from tests.e2e.axe import check_accessibility
-from tests.e2e.test_console_browser import PASSWORD, SCREENSHOTS, USERNAME, Stage, _assert_styled
-
-# The console browser test's fixtures, used here as they are.
-moto_server, stage, page, csp_violations = (
-    console.moto_server,
-    console.stage,
-    console.page,
-    console.csp_violations,
-)
+from tests.e2e.stage import PASSWORD, SCREENSHOTS, USERNAME, Stage, assert_styled
 
 pytestmark = pytest.mark.e2e
 
@@ -121,7 +112,7 @@ def test_a_staff_member_starts_the_day_on_the_feed_and_it_refreshes_itself(
     breadcrumbs = page.locator(".breadcrumbs")
     expect(breadcrumbs.get_by_role("link", name="Home")).to_be_visible()
     expect(breadcrumbs).to_contain_text("Needs attention")
-    _assert_styled(page)
+    assert_styled(page)
     rows = page.locator("#attention-feed tbody tr")
     expect(rows).to_have_count(4)
     docs = attention_data["rows"]

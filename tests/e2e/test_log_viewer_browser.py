@@ -1,16 +1,12 @@
 """The log viewer and the live tail in real Chromium: reading a long log chunk by chunk, searching
 it, jumping to its first error, and following a running build whose log grows in S3 until the
 deployment turns ready — the production server (gunicorn, WhiteNoise, DEBUG off, the CSP) on
-moto's server, as in test_console_browser. Screenshots (light and dark) go to
-test-artifacts/screenshots/log-viewer/.
+moto's server (tests/e2e/stage.py). Every page passes the accessibility gate (tests/e2e/axe.py)
+in light and dark mode. Screenshots go to test-artifacts/screenshots/log-viewer/.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,25 +17,21 @@ import pytest
 from deployments import repository as deployments
 from deployments import storage
 from deployments.schemas import DeploymentSchema, DeploymentStatus
-from infra.core import aws
 from infra.local import localaws
 from projects import repository as projects
 from tests.conftest import build_stage
 from tests.e2e.axe import check_accessibility
-from tests.e2e.test_console_browser import (
+from tests.e2e.stage import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     PROJECT_DIR,
     PROXY_HEADERS,
-    _cannot_run,
-    _run,
-    _wait_for,
-    _watch_csp,
-    moto_server,
+    cannot_run,
+    on_server,
+    production_console,
+    watch_csp,
 )
 
 pytestmark = pytest.mark.e2e
-__all__ = ["moto_server"]  # the module-scoped moto server fixture, shared
 
 SCREENSHOTS = PROJECT_DIR / "test-artifacts" / "screenshots" / "log-viewer"
 TENANT = "kopi-labs"
@@ -97,85 +89,30 @@ def _seed() -> tuple[DeploymentSchema, DeploymentSchema]:
     return finished, running
 
 
-@contextlib.contextmanager
-def _on(endpoint: str) -> Iterator[None]:
-    """The test's own boto3 clients, on moto's server, for the duration of the block."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ENDPOINT_URL", endpoint)
-        aws.reset_clients()
-        try:
-            yield
-        finally:
-            aws.reset_clients()
-
-
 @pytest.fixture(scope="module")
 def log_stage(
     moto_server: localaws.LocalService, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LogStage]:
     if not CHROMIUM.exists():
-        _cannot_run(f"{CHROMIUM} is missing (install Debian's chromium package)")
-    folder = tmp_path_factory.mktemp("log-viewer")
-    port = localaws.free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "SECURE_SSL_REDIRECT"},
-        "AWS_ENDPOINT_URL": moto_server.endpoint,
-        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
-        "DEBUG": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "STATIC_ROOT": str(folder / "static"),
-        "GUNICORN_WORKERS": "2",
-        "CSRF_TRUSTED_ORIGINS": base_url,
-        "PYTHONUNBUFFERED": "1",
-    }
-    with _on(moto_server.endpoint):
+        cannot_run(f"{CHROMIUM} is missing (install Debian's chromium package)")
+    with on_server(moto_server.endpoint):
         finished, running = _seed()
-    python = sys.executable
-    _run([python, "manage.py", "migrate", "--noinput"], env)
-    _run(
-        [
-            python,
-            "-c",
-            "import django; django.setup()\n"
-            "from django.contrib.auth.models import Group, User\n"
-            f"user = User.objects.create_user({USERNAME!r}, password={PASSWORD!r}, is_staff=True)\n"
-            "user.groups.add(Group.objects.get(name='Support'))\n",
-        ],
-        {**env, "DJANGO_SETTINGS_MODULE": "anchor_site.settings"},
-    )
-    log = folder / "server.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [python, "manage.py", "serve"],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_for(f"{base_url}/healthz", server, log)
-        yield LogStage(base_url, moto_server.endpoint, finished, running)
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    with production_console(
+        tmp_path_factory.mktemp("log-viewer"),
+        env={"AWS_ENDPOINT_URL": moto_server.endpoint},
+        staff=[(USERNAME, PASSWORD, "Support")],
+    ) as console:
+        yield LogStage(console.base_url, moto_server.endpoint, finished, running)
 
 
-def test_staff_read_search_and_follow_build_logs(log_stage: LogStage) -> None:
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        _cannot_run("the playwright Python package is not installed")
+def test_staff_read_search_and_follow_build_logs(
+    log_stage: LogStage, page, csp_violations: list[str]
+) -> None:
+    from playwright.sync_api import expect
+
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.glob("*.png"):
         old.unlink()
-    violations: list[str] = []
     shots: list[Path] = []
 
     def shot(page, name: str, full: bool = False, axe: bool = True) -> None:
@@ -197,152 +134,129 @@ def test_staff_read_search_and_follow_build_logs(log_stage: LogStage) -> None:
     base = log_stage.base_url
     finished_url = f"{base}/admin/tenants/{TENANT}/deployments/{log_stage.finished.deployment_id}/"
     running_url = f"{base}/admin/tenants/{TENANT}/deployments/{log_stage.running.deployment_id}/"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(
-                viewport={"width": 1280, "height": 900}, extra_http_headers=PROXY_HEADERS
-            )
-            _watch_csp(context, violations)
-            page = context.new_page()
-            page.on(
-                "console",
-                lambda m: (
-                    violations.append(m.text) if "Content Security Policy" in m.text else None
-                ),
-            )
-            page.goto(f"{base}/admin/login/")
-            page.fill("#id_username", USERNAME)
-            page.fill("#id_password", PASSWORD)
-            page.click("input[type=submit]")
-            expect(page.locator("#anchor-find-q").first).to_be_visible()
+    browser = page.context.browser
+    context = page.context
+    page.goto(f"{base}/admin/login/")
+    page.fill("#id_username", USERNAME)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    expect(page.locator("#anchor-find-q").first).to_be_visible()
 
-            # Reading: from the deployment page into the viewer, line 1 onwards, then on.
-            page.goto(finished_url)
-            expect(page.locator("pre.anchor-log")).to_contain_text("exited with 1")
-            expect(page.get_by_text("Times in the log are UTC")).to_be_visible()
-            shot(page, "deployment-finished")
-            page.get_by_role("link", name="Open in the log viewer").click()
-            expect(page.locator("#chunk-heading")).to_contain_text("Lines 1\u2013")
-            expect(page.locator("#L1")).to_contain_text("transforming module 1/")
-            shot(page, "viewer-first-chunk")
-            last_shown = int(page.locator(".anchor-ll[id]").last.get_attribute("id")[1:])
-            page.locator("a[rel=next]").first.click()
-            expect(page.locator(".anchor-ll[id]").first).to_have_attribute(
-                "id", f"L{last_shown + 1}"
-            )
-            expect(page.locator(f"#L{last_shown + 1} .anchor-ln")).to_have_text(str(last_shown + 1))
-            shot(page, "viewer-second-chunk")
+    # Reading: from the deployment page into the viewer, line 1 onwards, then on.
+    page.goto(finished_url)
+    expect(page.locator("pre.anchor-log")).to_contain_text("exited with 1")
+    expect(page.get_by_text("Times in the log are UTC")).to_be_visible()
+    shot(page, "deployment-finished")
+    page.get_by_role("link", name="Open in the log viewer").click()
+    expect(page.locator("#chunk-heading")).to_contain_text("Lines 1\u2013")
+    expect(page.locator("#L1")).to_contain_text("transforming module 1/")
+    shot(page, "viewer-first-chunk")
+    last_shown = int(page.locator(".anchor-ll[id]").last.get_attribute("id")[1:])
+    page.locator("a[rel=next]").first.click()
+    expect(page.locator(".anchor-ll[id]").first).to_have_attribute("id", f"L{last_shown + 1}")
+    expect(page.locator(f"#L{last_shown + 1} .anchor-ln")).to_have_text(str(last_shown + 1))
+    shot(page, "viewer-second-chunk")
 
-            # Searching: a literal phrase, then into the chunk of the match.
-            page.fill("#anchor-log-q", "cannot find MODULE")
-            page.get_by_role("button", name="Search").click()
-            expect(page.locator("#results-heading")).to_contain_text("cannot find MODULE")
-            match = page.locator(".anchor-logview-results a.anchor-ln")
-            expect(match).to_have_count(1)
-            expect(match).to_have_text(str(FIRST_ERROR))
-            shot(page, "viewer-search")
-            match.click()
-            target = page.locator(f"#L{FIRST_ERROR}")
-            expect(target).to_be_in_viewport()
-            assert page.url.endswith(f"#L{FIRST_ERROR}")
+    # Searching: a literal phrase, then into the chunk of the match.
+    page.fill("#anchor-log-q", "cannot find MODULE")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#results-heading")).to_contain_text("cannot find MODULE")
+    match = page.locator(".anchor-logview-results a.anchor-ln")
+    expect(match).to_have_count(1)
+    expect(match).to_have_text(str(FIRST_ERROR))
+    shot(page, "viewer-search")
+    match.click()
+    target = page.locator(f"#L{FIRST_ERROR}")
+    expect(target).to_be_in_viewport()
+    assert page.url.endswith(f"#L{FIRST_ERROR}")
 
-            # Jump to first error from the top of the log: the same line, in red.
-            page.goto(finished_url + "log/view/")
-            page.get_by_role("link", name="Jump to first error").click()
-            expect(target).to_be_in_viewport()
-            colour = target.locator(".ansi-fg-1").evaluate("e => getComputedStyle(e).color")
-            assert colour == "rgb(255, 123, 114)", colour
-            shot(page, "viewer-first-error")
+    # Jump to first error from the top of the log: the same line, in red.
+    page.goto(finished_url + "log/view/")
+    page.get_by_role("link", name="Jump to first error").click()
+    expect(target).to_be_in_viewport()
+    colour = target.locator(".ansi-fg-1").evaluate("e => getComputedStyle(e).color")
+    assert colour == "rgb(255, 123, 114)", colour
+    shot(page, "viewer-first-error")
 
-            # Following: the running build's log grows in S3 and the page shows the new lines.
-            polls: list[str] = []
-            page.on("request", lambda r: polls.append(r.url) if "/log/tail/" in r.url else None)
-            page.goto(running_url)
-            log = page.locator("pre.anchor-log")
-            expect(log).to_contain_text("building step 5 of 30")
-            expect(page.locator("#anchor-live")).to_contain_text("Following the log live")
-            with _on(log_stage.endpoint):
-                storage.put_build_log(log_stage.running, _running_log(12))
-            expect(log).to_contain_text("building step 12 of 30", timeout=10_000)
-            assert log.inner_text().count("building step 5 of 30") == 1  # appended, not redone
-            expect(page.locator(".anchor-log-summary")).to_contain_text(
-                "7 new lines since the page loaded"
-            )
-            shot(page, "deployment-live-tail", full=True)
-            with _on(log_stage.endpoint):
-                storage.put_build_log(
-                    log_stage.running, _running_log(30) + "Deployment completed in 41s\n"
-                )
-                deployments.update_deployment_status(log_stage.running.deployment_id, S.READY)
-            expect(page.locator("#anchor-status .badge-ready")).to_have_text(
-                "ready", timeout=10_000
-            )
-            expect(log).to_contain_text("Deployment completed in 41s")
-            expect(page.locator("#anchor-live")).to_contain_text("is ready now")
-            # The timeline follows: the build has ended, with its time and a final duration.
-            ended = page.locator(".anchor-timeline li").nth(2)
-            expect(ended).to_contain_text("SGT")
-            expect(ended).not_to_contain_text("not yet")
-            expect(page.locator(".anchor-timeline li").nth(3)).not_to_contain_text("so far")
-            stopped_at = len(polls)
-            time.sleep(7)  # more than two poll periods
-            assert len(polls) == stopped_at, "the tail kept polling after the final status"
-            shot(page, "deployment-tail-stopped", full=True)
+    # Following: the running build's log grows in S3 and the page shows the new lines.
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if "/log/tail/" in r.url else None)
+    page.goto(running_url)
+    log = page.locator("pre.anchor-log")
+    expect(log).to_contain_text("building step 5 of 30")
+    expect(page.locator("#anchor-live")).to_contain_text("Following the log live")
+    with on_server(log_stage.endpoint):
+        storage.put_build_log(log_stage.running, _running_log(12))
+    expect(log).to_contain_text("building step 12 of 30", timeout=10_000)
+    assert log.inner_text().count("building step 5 of 30") == 1  # appended, not redone
+    expect(page.locator(".anchor-log-summary")).to_contain_text("7 new lines since the page loaded")
+    shot(page, "deployment-live-tail", full=True)
+    with on_server(log_stage.endpoint):
+        storage.put_build_log(log_stage.running, _running_log(30) + "Deployment completed in 41s\n")
+        deployments.update_deployment_status(log_stage.running.deployment_id, S.READY)
+    expect(page.locator("#anchor-status .badge-ready")).to_have_text("ready", timeout=10_000)
+    expect(log).to_contain_text("Deployment completed in 41s")
+    expect(page.locator("#anchor-live")).to_contain_text("is ready now")
+    # The timeline follows: the build has ended, with its time and a final duration.
+    ended = page.locator(".anchor-timeline li").nth(2)
+    expect(ended).to_contain_text("SGT")
+    expect(ended).not_to_contain_text("not yet")
+    expect(page.locator(".anchor-timeline li").nth(3)).not_to_contain_text("so far")
+    stopped_at = len(polls)
+    time.sleep(7)  # more than two poll periods
+    assert len(polls) == stopped_at, "the tail kept polling after the final status"
+    shot(page, "deployment-tail-stopped", full=True)
 
-            # Dark mode: the viewer and a deployment page.
-            dark = browser.new_context(
-                viewport={"width": 1280, "height": 900},
-                color_scheme="dark",
-                storage_state=context.storage_state(),
-                extra_http_headers=PROXY_HEADERS,
-            )
-            _watch_csp(dark, violations)
-            night = dark.new_page()
-            night.goto(finished_url + "log/view/?goto=9425")
-            expect(night.locator("#L9425")).to_be_in_viewport()
-            shot(night, "viewer-dark")
-            night.goto(finished_url + "log/view/?q=npm+WARN")
-            expect(night.locator(".anchor-logview-results a.anchor-ln").first).to_be_visible()
-            shot(night, "viewer-search-dark")
-            dark.close()
+    # Dark mode: the viewer and a deployment page.
+    dark = browser.new_context(
+        viewport={"width": 1280, "height": 900},
+        color_scheme="dark",
+        storage_state=context.storage_state(),
+        extra_http_headers=PROXY_HEADERS,
+    )
+    watch_csp(dark, csp_violations)
+    night = dark.new_page()
+    night.goto(finished_url + "log/view/?goto=9425")
+    expect(night.locator("#L9425")).to_be_in_viewport()
+    shot(night, "viewer-dark")
+    night.goto(finished_url + "log/view/?q=npm+WARN")
+    expect(night.locator(".anchor-logview-results a.anchor-ln").first).to_be_visible()
+    shot(night, "viewer-search-dark")
+    dark.close()
 
-            # JavaScript off: a running build's page still shows its tail and a reload link.
-            with _on(log_stage.endpoint):
-                other = deployments.create_deployment(
-                    TENANT,
-                    log_stage.running.project_id,
-                    {"commit_sha": "c3d4e5f6a7b8c9d0", "message": "Copy edits"},
-                )
-                other = deployments.update_deployment_status(other.deployment_id, S.BUILDING)
-                storage.put_build_log(other, _running_log(3))
-            still = browser.new_context(
-                java_script_enabled=False,
-                storage_state=context.storage_state(),
-                extra_http_headers=PROXY_HEADERS,
-            )
-            plain = still.new_page()
-            plain.goto(f"{base}/admin/tenants/{TENANT}/deployments/{other.deployment_id}/")
-            expect(plain.locator("pre.anchor-log")).to_contain_text("building step 3 of 30")
-            expect(plain.get_by_role("link", name="Reload to see new lines")).to_be_visible()
-            expect(plain.locator("#anchor-live")).to_contain_text("its log may still grow")
-            shot(plain, "deployment-no-javascript", full=True, axe=False)
-            still.close()
-            # axe is JavaScript and cannot run where scripts are off (its timers never fire), so
-            # the page is checked as a browser without JavaScript builds it: the same URL with
-            # every script refused. The console uses no <noscript>, so the DOM is the same.
-            scripts_refused = browser.new_context(
-                storage_state=context.storage_state(), extra_http_headers=PROXY_HEADERS
-            )
-            scripts_refused.route("**/*.js", lambda route: route.abort())
-            bare = scripts_refused.new_page()
-            bare.goto(f"{base}/admin/tenants/{TENANT}/deployments/{other.deployment_id}/")
-            expect(bare.get_by_role("link", name="Reload to see new lines")).to_be_visible()
-            expect(bare.locator("#anchor-live")).to_contain_text("its log may still grow")
-            audit(bare, "deployment-no-javascript")
-            scripts_refused.close()
-            context.close()
-        finally:
-            browser.close()
-    assert violations == []
+    # JavaScript off: a running build's page still shows its tail and a reload link.
+    with on_server(log_stage.endpoint):
+        other = deployments.create_deployment(
+            TENANT,
+            log_stage.running.project_id,
+            {"commit_sha": "c3d4e5f6a7b8c9d0", "message": "Copy edits"},
+        )
+        other = deployments.update_deployment_status(other.deployment_id, S.BUILDING)
+        storage.put_build_log(other, _running_log(3))
+    still = browser.new_context(
+        java_script_enabled=False,
+        storage_state=context.storage_state(),
+        extra_http_headers=PROXY_HEADERS,
+    )
+    plain = still.new_page()
+    plain.goto(f"{base}/admin/tenants/{TENANT}/deployments/{other.deployment_id}/")
+    expect(plain.locator("pre.anchor-log")).to_contain_text("building step 3 of 30")
+    expect(plain.get_by_role("link", name="Reload to see new lines")).to_be_visible()
+    expect(plain.locator("#anchor-live")).to_contain_text("its log may still grow")
+    shot(plain, "deployment-no-javascript", full=True, axe=False)
+    still.close()
+    # axe is JavaScript and cannot run where scripts are off (its timers never fire), so
+    # the page is checked as a browser without JavaScript builds it: the same URL with
+    # every script refused. The console uses no <noscript>, so the DOM is the same.
+    scripts_refused = browser.new_context(
+        storage_state=context.storage_state(), extra_http_headers=PROXY_HEADERS
+    )
+    scripts_refused.route("**/*.js", lambda route: route.abort())
+    bare = scripts_refused.new_page()
+    bare.goto(f"{base}/admin/tenants/{TENANT}/deployments/{other.deployment_id}/")
+    expect(bare.get_by_role("link", name="Reload to see new lines")).to_be_visible()
+    expect(bare.locator("#anchor-live")).to_contain_text("its log may still grow")
+    audit(bare, "deployment-no-javascript")
+    scripts_refused.close()
+    assert csp_violations == []
     print(f"\nscreenshots in {SCREENSHOTS}: {', '.join(p.name for p in shots)}")

@@ -17,24 +17,8 @@ from deployments import repository as deployments
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import now
-from tests.e2e import test_console_browser as console
 from tests.e2e.axe import check_accessibility
-from tests.e2e.test_console_browser import (
-    PASSWORD,
-    SCREENSHOTS,
-    TENANT,
-    USERNAME,
-    Stage,
-    _assert_styled,
-)
-
-# The browser test's fixtures: its production server on moto's server, and Chromium.
-moto_server, stage, page, csp_violations = (
-    console.moto_server,
-    console.stage,
-    console.page,
-    console.csp_violations,
-)
+from tests.e2e.stage import PASSWORD, SCREENSHOTS, TENANT, USERNAME, Stage, assert_styled
 
 pytestmark = pytest.mark.e2e
 S = DeploymentStatus
@@ -122,7 +106,7 @@ def test_a_stuck_build_is_failed_and_redeployed_with_reasons_found_on_the_audit_
     page.goto(f"{stage.base_url}/admin/")
     page.get_by_role("link", name="Audit trail", exact=True).first.click()
     expect(page.locator("h1")).to_have_text("Audit trail")
-    _assert_styled(page)
+    assert_styled(page)
     table = page.locator("table.anchor-audit")
     expect(table).to_contain_text("Runner host i-0abc died during the build")
     expect(table).to_contain_text("Retry on a healthy runner")

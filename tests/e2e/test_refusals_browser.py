@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the fixtures imported from test_console_browser are parameters here)
 """The pages that refuse, in real Chromium on the production server (moto's server, gunicorn,
 DEBUG off, the CSP): a stored record the schema rejects, a page the staff member's groups do not
 allow, the login locked after too many wrong passwords, and an address that does not exist.
@@ -17,19 +16,15 @@ from infra.core import aws
 from infra.core.dynamo import to_item
 from infra.core.resources import DEPLOYMENTS
 from tests.e2e.axe import check_accessibility
-from tests.e2e.test_console_browser import (  # noqa: F401 (fixtures)
+from tests.e2e.stage import (
     PASSWORD,
     PROXY_HEADERS,
     SCREENSHOTS,
     TENANT,
     USERNAME,
-    _assert_styled,
-    _run,
-    _watch_csp,
-    csp_violations,
-    moto_server,
-    page,
-    stage,
+    assert_styled,
+    run,
+    watch_csp,
 )
 
 pytestmark = pytest.mark.e2e
@@ -100,7 +95,7 @@ def test_refusal_pages_say_what_is_wrong_and_pass_the_accessibility_gate(
     page.goto(f"{base}/admin/tenants/{TENANT}/projects/{stage.docs_project_id}/")
     expect(page.get_by_text("1 record could not be read")).to_be_visible()
     expect(page.locator("#content")).to_contain_text(stage.stuck.deployment_id)
-    _assert_styled(page)
+    assert_styled(page)
     visit("project-with-unreadable-row")
     with page.expect_navigation():
         page.locator(".anchor-unreadable a").click()
@@ -115,7 +110,7 @@ def test_refusal_pages_say_what_is_wrong_and_pass_the_accessibility_gate(
     visit("unreadable-deployment")
 
     # A support colleague on an operations action: the admin-styled 403, not Django's bare one.
-    _run(
+    run(
         [
             sys.executable,
             "-c",
@@ -130,7 +125,7 @@ def test_refusal_pages_say_what_is_wrong_and_pass_the_accessibility_gate(
     support = page.context.browser.new_context(
         viewport={"width": 1280, "height": 900}, extra_http_headers=PROXY_HEADERS
     )
-    _watch_csp(support, csp_violations)
+    watch_csp(support, csp_violations)
     colleague = support.new_page()
     _log_in(colleague, base, SUPPORT, SUPPORT_PASSWORD)
     cancel = f"{base}/admin/tenants/{TENANT}/deployments/{stage.stuck.deployment_id}/cancel/"
@@ -138,7 +133,7 @@ def test_refusal_pages_say_what_is_wrong_and_pass_the_accessibility_gate(
     assert response is not None and response.status == 403
     expect(colleague.locator("#content h1")).to_have_text("Permission denied")
     expect(colleague.locator(".errornote")).to_contain_text("staff groups do not allow")
-    _assert_styled(colleague)
+    assert_styled(colleague)
     visit("permission-denied", on=colleague)
     support.close()
 
@@ -155,7 +150,7 @@ def test_refusal_pages_say_what_is_wrong_and_pass_the_accessibility_gate(
     assert answer.value.status == 429, answer.value.status
     expect(page.locator("#content h1")).to_have_text("Too many failed logins")
     expect(page.locator(".errornote")).to_contain_text("locked for 15 minutes")
-    _assert_styled(page)
+    assert_styled(page)
     visit("login-locked")
 
     # Someone logged out on an address that does not exist: the console's page, with the login.
@@ -164,7 +159,7 @@ def test_refusal_pages_say_what_is_wrong_and_pass_the_accessibility_gate(
     expect(page.locator("#content h1")).to_have_text("Page not found")
     expect(page.get_by_role("link", name="Log in to the console")).to_be_visible()
     expect(page.locator("#anchor-find-q")).to_have_count(0)
-    _assert_styled(page)
+    assert_styled(page)
     visit("not-found-logged-out")
 
     assert csp_violations == []

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the fixtures imported from test_console_browser are parameters here)
 """A real browser restores an archived build log with a reason (the production server on moto's
 S3 server), in light and dark mode; screenshots in test-artifacts/screenshots/restore/."""
 
@@ -15,19 +14,15 @@ import pytest
 from infra.core import aws
 from infra.core.resources import LOGS, log_key
 from tests.e2e.axe import check_accessibility
-from tests.e2e.test_console_browser import (  # noqa: F401 (fixtures)
+from tests.e2e.stage import (
     PASSWORD,
     PROJECT_DIR,
     PROXY_HEADERS,
     SCREENSHOTS,
     TENANT,
     USERNAME,
-    _assert_styled,
-    _watch_csp,
-    csp_violations,
-    moto_server,
-    page,
-    stage,
+    assert_styled,
+    watch_csp,
 )
 
 pytestmark = pytest.mark.e2e
@@ -75,7 +70,7 @@ def test_operations_restores_an_archived_log_with_a_reason(
     expect(page.locator(".anchor-log-retention")).to_contain_text("GLACIER")
     expect(page.locator(".anchor-log-archived")).to_contain_text("Archived in GLACIER")
     expect(page.locator(".anchor-artifacts .anchor-expires").first).to_contain_text("SGT")
-    _assert_styled(page)
+    assert_styled(page)
     shot("archived-light")
 
     page.click("a.anchor-restore-link")
@@ -105,7 +100,7 @@ def test_operations_restores_an_archived_log_with_a_reason(
         storage_state=page.context.storage_state(),
         extra_http_headers=PROXY_HEADERS,
     )
-    _watch_csp(dark, csp_violations)
+    watch_csp(dark, csp_violations)
     try:
         night = dark.new_page()
         night.goto(detail)

@@ -13,9 +13,6 @@ with the `__Host-` cookie names). Screenshots go to test-artifacts/screenshots/s
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,15 +21,7 @@ import pytest
 
 from infra.local import localaws
 from tests.e2e.axe import check_accessibility
-from tests.e2e.test_console_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    CSP_WATCH,
-    PROJECT_DIR,
-    SCREENSHOTS,
-    _run,
-    _wait_for,
-)
+from tests.e2e.stage import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH, SCREENSHOTS, production_console
 from tests.oidc.server import (
     Provider,
     cannot_run,
@@ -83,50 +72,29 @@ def console_and_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
             "password": PASSWORD,
         },
     }
-    with running_provider(
-        folder, clients=clients, accounts=accounts, key=signing_key("browser-key")
-    ) as idp:
-        env = {
-            **{k: v for k, v in os.environ.items() if k != "SECURE_SSL_REDIRECT"},
-            "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
-            "DEBUG": "false",
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "STATIC_ROOT": str(folder / "static"),
-            "GUNICORN_WORKERS": "2",
-            "TRUST_PROXY_HEADERS": "false",
-            "SECURE_SSL_REDIRECT": "false",
-            "SECURE_COOKIES": "false",
-            "PYTHONUNBUFFERED": "1",
-            # README "Single sign-on": the whole configuration.
-            "OIDC_ISSUER": idp.issuer,
-            "OIDC_CLIENT_ID": "anchor-console",
-            "OIDC_CLIENT_SECRET": SECRET,
-            "OIDC_PROVIDER_NAME": "Example IdP",
-            "OIDC_GROUP_MAP": "console-support=Support,console-ops=Operations",
-            "OIDC_ALLOWED_EMAIL_DOMAINS": "example.com",
-        }
-        python = sys.executable
-        _run([python, "manage.py", "migrate", "--noinput"], env)
-        with console.log.open("wb") as output:
-            server = subprocess.Popen(
-                [python, "manage.py", "serve"],
-                cwd=PROJECT_DIR,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            _wait_for(f"{console.url}/healthz", server, console.log)
-            yield console, idp
-        finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    with (
+        running_provider(
+            folder, clients=clients, accounts=accounts, key=signing_key("browser-key")
+        ) as idp,
+        production_console(
+            folder,
+            port=port,
+            env={
+                "TRUST_PROXY_HEADERS": "false",
+                "SECURE_SSL_REDIRECT": "false",
+                "SECURE_COOKIES": "false",
+                # README "Single sign-on": the whole configuration.
+                "OIDC_ISSUER": idp.issuer,
+                "OIDC_CLIENT_ID": "anchor-console",
+                "OIDC_CLIENT_SECRET": SECRET,
+                "OIDC_PROVIDER_NAME": "Example IdP",
+                "OIDC_GROUP_MAP": "console-support=Support,console-ops=Operations",
+                "OIDC_ALLOWED_EMAIL_DOMAINS": "example.com",
+            },
+        ) as served,
+    ):
+        assert served.base_url == console.url
+        yield console, idp
 
 
 def test_a_staff_member_signs_in_through_the_provider_and_out_again(console_and_idp) -> None:

@@ -729,6 +729,7 @@ def test_a_queued_deployment_without_a_log_yet_tails_nothing(client_as, make):
 
     answer = tail(client_as("support"), deployment)
 
+    assert "waiting in the queue" in answer.pop("timeline")
     assert answer == {
         "status": "queued",
         "final": False,
