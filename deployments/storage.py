@@ -22,6 +22,16 @@ from django.conf import settings
 from django.utils.http import content_disposition_header
 
 from deployments import archive
+from deployments.logtext import (
+    LogLine,
+    Segment,
+    Style,
+    plain,
+    plain_window,
+    segments,
+    split_lines,
+    utf8_cut,
+)
 from deployments.schemas import DeploymentSchema
 from infra.core import aws
 from infra.core.errors import NotFound, Unavailable, ValidationError, aws_errors, error_code
@@ -137,8 +147,8 @@ def _log_lines(
         raw = raw[1:]  # the chunk began mid-line (maybe mid-character): drop that fragment
     if raw and raw[-1] == "":
         raw = raw[:-1]
-    style = _Style()
-    styled = [_segments(line, style) for line in raw]
+    style = Style()
+    styled = [segments(line, style) for line in raw]
     cut = len(raw) > tail_lines
     styled = styled[-tail_lines:] if tail_lines else []
     lines = ["".join(segment.text for segment in line) for line in styled]
@@ -319,164 +329,6 @@ def put_artifact(
 # not, and says so.
 
 LOG_CHUNK_BYTES = 256 * 1024
-_CSI = re.compile(r"\x1b\[([0-9;?]*)([ -/]*)([@-~])")
-_OTHER_ESCAPE = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|\x1b")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_SGR_COLOURS = {**{30 + n: n for n in range(8)}, **{90 + n: 8 + n for n in range(8)}}
-_SGR_BACKGROUNDS = {**{40 + n: n for n in range(8)}, **{100 + n: 8 + n for n in range(8)}}
-_SGR_FLAGS = {1: "bold", 2: "dim", 3: "italic", 4: "underline"}
-_SGR_CLEARS = {22: ("bold", "dim"), 23: ("italic",), 24: ("underline",)}
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A run of a log line's text in one style: names such as "fg-1" (ANSI colour 1), "bg-4",
-    "bold" that the page maps to CSS classes. The text is plain: escaping is the page's job."""
-
-    text: str
-    style: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class LogLine:
-    """One line of a log as the viewer shows it."""
-
-    number: int | None  # 1-based; None where the chunk's line numbers are not known
-    offset: int  # byte offset of the line's first byte in the log
-    segments: tuple[Segment, ...]
-
-    @property
-    def text(self) -> str:
-        return "".join(segment.text for segment in self.segments)
-
-
-class _Style:
-    """The SGR state of a terminal, carried from line to line of one read."""
-
-    def __init__(self) -> None:
-        self.fg: int | None = None
-        self.bg: int | None = None
-        self.flags: set[str] = set()
-
-    def names(self) -> tuple[str, ...]:
-        names = sorted(self.flags)
-        if self.fg is not None:
-            names.append(f"fg-{self.fg}")
-        if self.bg is not None:
-            names.append(f"bg-{self.bg}")
-        return tuple(names)
-
-    def apply(self, params: str) -> None:
-        codes = (
-            [int(part) if part.isdigit() else 0 for part in params.split(";")] if params else [0]
-        )
-        index = 0
-        while index < len(codes):
-            code = codes[index]
-            if code == 0:
-                self.fg, self.bg, self.flags = None, None, set()
-            elif code in _SGR_FLAGS:
-                self.flags.add(_SGR_FLAGS[code])
-            elif code in _SGR_CLEARS:
-                self.flags.difference_update(_SGR_CLEARS[code])
-            elif code in _SGR_COLOURS:
-                self.fg = _SGR_COLOURS[code]
-            elif code in _SGR_BACKGROUNDS:
-                self.bg = _SGR_BACKGROUNDS[code]
-            elif code == 39:
-                self.fg = None
-            elif code == 49:
-                self.bg = None
-            elif code in (38, 48):
-                # 256-colour (5;n) keeps the 16 basic colours; true colour (2;r;g;b) is dropped.
-                mode = codes[index + 1] if index + 1 < len(codes) else None
-                if mode == 5 and index + 2 < len(codes):
-                    colour = codes[index + 2] if codes[index + 2] < 16 else None
-                    if code == 38:
-                        self.fg = colour
-                    else:
-                        self.bg = colour
-                    index += 2
-                elif mode == 2:
-                    index += 4
-            index += 1
-
-
-def _plain(text: str) -> str:
-    """A line's text without escape sequences or control characters (what search matches)."""
-    text = _CSI.sub("", text)
-    text = _OTHER_ESCAPE.sub("", text)
-    return _CONTROL.sub("", _last_rewrite(text))
-
-
-def _plain_window(text: str) -> str:
-    """Many lines without escapes and control characters (newlines kept): where a line can
-    match at all (`_plain` of each line only removes more, before a carriage return)."""
-    if "\x1b" in text:
-        text = _OTHER_ESCAPE.sub("", _CSI.sub("", text))
-    return _CONTROL.sub("", text)
-
-
-def _last_rewrite(text: str) -> str:
-    # A carriage return (progress bars) rewrites the line: keep what the terminal would show.
-    text = text.rstrip("\r")
-    return text.rsplit("\r", 1)[-1] if "\r" in text else text
-
-
-def _segments(text: str, style: _Style) -> tuple[Segment, ...]:
-    """A line split into styled runs; `style` carries on to the next line, as in a terminal."""
-    text = _last_rewrite(text)
-    out: list[Segment] = []
-    position = 0
-    for match in _CSI.finditer(text):
-        if match.start() > position:
-            _add(out, text[position : match.start()], style)
-        if match.group(3) == "m" and not match.group(2):
-            style.apply(match.group(1))
-        position = match.end()
-    _add(out, text[position:], style)
-    return tuple(out)
-
-
-def _add(out: list[Segment], raw: str, style: _Style) -> None:
-    text = _CONTROL.sub("", _OTHER_ESCAPE.sub("", raw))
-    if text:
-        out.append(Segment(text, style.names()))
-
-
-def _utf8_cut(data: bytes) -> int:
-    """Where to cut `data` (bytes read from a longer text) so no character is split: before
-    its last character when that one is incomplete."""
-    index, back = len(data) - 1, 0
-    while index >= 0 and back < 3 and (data[index] & 0xC0) == 0x80:
-        index, back = index - 1, back + 1
-    if index < 0:
-        return len(data)
-    lead = data[index]
-    need = 1 if lead < 0xC0 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
-    return index if len(data) - index < need else len(data)
-
-
-def _lines(data: bytes, offset: int, first: int | None) -> tuple[LogLine, ...]:
-    """The lines of `data` (bytes of the log from `offset`; a final newline ends the last line,
-    it does not start another), numbered from `first`, colours carried from line to line."""
-    style = _Style()
-    lines: list[LogLine] = []
-    position = 0
-    number = first
-    body = data[:-1] if data.endswith(b"\n") else data
-    if not data:
-        return ()
-    while True:
-        stop = body.find(b"\n", position)
-        stop = len(body) if stop < 0 else stop
-        text = body[position:stop].decode("utf-8", errors="replace")
-        lines.append(LogLine(number, offset + position, _segments(text, style)))
-        if number is not None:
-            number += 1
-        if stop >= len(body):
-            return tuple(lines)
-        position = stop + 1
 
 
 LogReadState = Literal["available", "archived", "missing"]
@@ -669,7 +521,7 @@ def _chunk_from(key: str, got: _Got, known: LogPosition | None, *, after_byte: b
         if newline >= 0:
             data = data[: newline + 1]
         else:
-            data = data[: _utf8_cut(data)]
+            data = data[: utf8_cut(data)]
             ends_mid_line = True
     return _chunk(key, got, data, start, line, continues, ends_mid_line)
 
@@ -717,7 +569,7 @@ def _chunk(
         end=start + len(data),
         first_line=line,
         next_line=None if line is None else line + data.count(b"\n"),
-        lines=_lines(data, start, line),
+        lines=split_lines(data, start, line),
         continues_line=continues,
         ends_mid_line=ends_mid_line,
         storage_class=got.storage_class,
@@ -766,7 +618,7 @@ class TextMatcher(LogMatcher):
         self.needle = needle.casefold()
 
     def window(self, text: str, first_line: int, last_line: int, start: int, end: int) -> bool:
-        return self.needle in _plain_window(text).casefold()
+        return self.needle in plain_window(text).casefold()
 
     def line(self, number: int, offset: int, end: int, plain: str) -> bool:
         return self.needle in plain.casefold()
@@ -781,7 +633,7 @@ class PatternMatcher(LogMatcher):
         self.patterns = [re.compile(p, re.MULTILINE) for p in chosen]
 
     def window(self, text: str, first_line: int, last_line: int, start: int, end: int) -> bool:
-        plain = _plain_window(text)
+        plain = plain_window(text)
         return any(pattern.search(plain) for pattern in self.patterns)
 
     def line(self, number: int, offset: int, end: int, plain: str) -> bool:
@@ -949,8 +801,8 @@ def _match_lines(
         stop = len(whole) if stop < 0 else stop
         raw = whole[position:stop].decode("utf-8", errors="replace")
         line_offset = offset + position
-        if matcher.line(current, line_offset, offset + stop, _plain(raw)):
-            found.append(LogLine(current, line_offset, _segments(raw, _Style())))
+        if matcher.line(current, line_offset, offset + stop, plain(raw)):
+            found.append(LogLine(current, line_offset, segments(raw, Style())))
         current += 1
         position = stop + 1
     return found, number + count
@@ -1032,5 +884,5 @@ def read_log_tail(
         offset=offset + len(data),
         mark=log_mark(before + data),
         size=got.size,
-        lines=_lines(data, offset, None),
+        lines=split_lines(data, offset, None),
     )

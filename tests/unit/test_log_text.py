@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deployments import storage
+from deployments import logtext, storage
 from deployments.templatetags.anchor_logs import log_segments, style_classes
 
 
@@ -25,8 +25,8 @@ def test_the_error_patterns_of_common_build_tools(line, matches):
 
 
 def test_colours_become_css_classes():
-    line = storage._segments(
-        "\x1b[1;32m✓ ok\x1b[0m plain \x1b[38;5;9mbright\x1b[39m", storage._Style()
+    line = logtext.segments(
+        "\x1b[1;32m✓ ok\x1b[0m plain \x1b[38;5;9mbright\x1b[39m", logtext.Style()
     )
 
     html = str(log_segments(line))
@@ -38,8 +38,8 @@ def test_colours_become_css_classes():
 
 def test_text_is_escaped_and_only_known_style_names_become_classes():
     segments = [
-        storage.Segment('<script>alert("x")</script>', ("fg-1",)),
-        storage.Segment("&", ('x" onmouseover="alert(1)', "bold")),
+        logtext.Segment('<script>alert("x")</script>', ("fg-1",)),
+        logtext.Segment("&", ('x" onmouseover="alert(1)', "bold")),
     ]
 
     assert str(log_segments(segments)) == (
@@ -50,20 +50,20 @@ def test_text_is_escaped_and_only_known_style_names_become_classes():
 
 
 def test_colour_state_carries_to_the_next_line_as_in_a_terminal():
-    style = storage._Style()
+    style = logtext.Style()
 
-    first = storage._segments("\x1b[33mwarn: starts", style)
-    second = storage._segments("and goes on\x1b[0m, then plain", style)
+    first = logtext.segments("\x1b[33mwarn: starts", style)
+    second = logtext.segments("and goes on\x1b[0m, then plain", style)
 
-    assert first == (storage.Segment("warn: starts", ("fg-3",)),)
+    assert first == (logtext.Segment("warn: starts", ("fg-3",)),)
     assert second == (
-        storage.Segment("and goes on", ("fg-3",)),
-        storage.Segment(", then plain", ()),
+        logtext.Segment("and goes on", ("fg-3",)),
+        logtext.Segment(", then plain", ()),
     )
 
 
 def test_progress_bars_rewritten_with_carriage_returns_show_their_last_state():
-    segments = storage._segments("[#   ] 10%\r[##  ] 50%\r[####] 100%\r", storage._Style())
+    segments = logtext.segments("[#   ] 10%\r[##  ] 50%\r[####] 100%\r", logtext.Style())
 
     assert "".join(s.text for s in segments) == "[####] 100%"
 
@@ -71,7 +71,7 @@ def test_progress_bars_rewritten_with_carriage_returns_show_their_last_state():
 def test_search_matches_are_marked_case_insensitively_and_escaped():
     from deployments.templatetags.anchor_logs import log_segments_marked
 
-    segments = [storage.Segment("<b>Module</b> not found; module", ("fg-1",))]
+    segments = [logtext.Segment("<b>Module</b> not found; module", ("fg-1",))]
 
     assert str(log_segments_marked(segments, "MODULE")) == (
         '<span class="ansi-fg-1">&lt;b&gt;<mark class="anchor-log-match">Module</mark>&lt;/b&gt;'
