@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 LOCAL_DIR = PROJECT_DIR / ".local"  # git-ignored: downloads, data, logs and run state
@@ -78,13 +79,7 @@ class LocalService:
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Terminate this service's own process (never anything else) and wait until it is gone."""
         if self._process is not None:
-            if self._process.poll() is None:
-                self._process.terminate()
-                try:
-                    self._process.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-                    self._process.wait()
+            stop_child(self._process, timeout)
         elif _process_is(self.pid, *_markers(self.name)):
             # A process adopted from an earlier run: not our child, so poll until it is gone.
             _signal_and_wait(self.pid, timeout)
@@ -371,6 +366,19 @@ def start_moto_server(
     return _launch(
         MOTO_SERVER, command, port=port, answers=s3_answers, log_path=log_path, cwd=PROJECT_DIR
     )
+
+
+def stop_child(process: subprocess.Popen[Any], timeout: float = STOP_TIMEOUT) -> None:
+    """Stop a process this one started: SIGTERM, then SIGKILL if it has not exited within
+    `timeout` seconds; return once it is gone (reaped, so no zombie is left)."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def process_alive(pid: int) -> bool:

@@ -251,12 +251,7 @@ def production_console(
         wait_for(f"{base_url}/healthz", server, log)  # plain HTTP: the health checks allow it
         yield Console(base_url=base_url, env=full, log=log)
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        localaws.stop_child(server)
 
 
 @contextlib.contextmanager

@@ -22,6 +22,8 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from infra.local import localaws
+
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "provider.mjs"
 PACKAGE = HERE / "node_modules" / "oidc-provider" / "package.json"
@@ -114,9 +116,4 @@ def running_provider(
             raise RuntimeError(f"the OIDC provider did not start: {log.read_text()[-2000:]}")
         yield Provider(issuer=issuer, process=process)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        localaws.stop_child(process)
