@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from botocore.exceptions import ClientError
 from django.conf import settings
@@ -330,7 +331,6 @@ def put_artifact(
 
 LOG_CHUNK_BYTES = 256 * 1024
 
-
 LogReadState = Literal["available", "archived", "missing"]
 
 
@@ -454,19 +454,36 @@ def read_log_chunk(
     key = log_key(deployment.project_id, deployment.deployment_id)
     if known is not None and (etag is None or known.offset != (start if end is None else end)):
         known = None
+    return _pinned_read(
+        key,
+        LogChunk,
+        lambda: _read_chunk(key, start, end, known, etag, limit),
+        lambda: _read_chunk(key, 0, None, None, None, limit),
+    )
+
+
+_Read = TypeVar("_Read", "LogChunk", "LogScan")
+
+
+def _pinned_read(
+    key: str, kind: type[_Read], read: Callable[[], _Read], from_start: Callable[[], _Read]
+) -> _Read:
+    """`read()`, pinned to an ETag: a log replaced since (PreconditionFailed) is read again by
+    `from_start()` and marked `replaced`. An archived log is a `kind` in state "archived", an
+    absent one "missing"; any other refusal is Unavailable."""
     try:
         try:
-            return _read_chunk(key, start, end, known, etag, limit)
+            return read()
         except _Refused as refused:
             if refused.code != "PreconditionFailed":
                 raise
-            return replace(_read_chunk(key, 0, None, None, None, limit), replaced=True)
+            return replace(from_start(), replaced=True)
     except _Refused as refused:
         if refused.code == "InvalidObjectState":
-            return LogChunk(state="archived", key=key, storage_class=refused.storage_class)
+            return kind(state="archived", key=key, storage_class=refused.storage_class)
         raise Unavailable(f"the build log {key} could not be read ({refused.code})") from None
     except NotFound:
-        return LogChunk(state="missing", key=key)
+        return kind(state="missing", key=key)
 
 
 def _read_chunk(
@@ -681,20 +698,12 @@ def scan_log(
     limit = max(2, chunk_bytes or LOG_CHUNK_BYTES)
     allowance = max(limit, budget or settings.ANCHOR_LOG_SCAN_BYTES)
     begin = start or LogPosition(0, 1)
-    try:
-        try:
-            return _scan(key, matcher, begin, etag, allowance, max_matches, limit)
-        except _Refused as refused:
-            if refused.code != "PreconditionFailed":
-                raise
-            scan = _scan(key, matcher, LogPosition(0, 1), None, allowance, max_matches, limit)
-            return replace(scan, replaced=True)
-    except _Refused as refused:
-        if refused.code == "InvalidObjectState":
-            return LogScan(state="archived", key=key, storage_class=refused.storage_class)
-        raise Unavailable(f"the build log {key} could not be read ({refused.code})") from None
-    except NotFound:
-        return LogScan(state="missing", key=key)
+    return _pinned_read(
+        key,
+        LogScan,
+        lambda: _scan(key, matcher, begin, etag, allowance, max_matches, limit),
+        lambda: _scan(key, matcher, LogPosition(0, 1), None, allowance, max_matches, limit),
+    )
 
 
 def _scan(
