@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt
+# requirements-dev.txt is production's requirements.txt plus the test, lint and benchmark tools.
+$(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -qq --upgrade pip
-	$(BIN)/pip install -qq -r requirements.txt
+	$(BIN)/pip install -qq -r requirements-dev.txt
 	touch $(STAMP)
 
 # The whole console on this machine: DynamoDB Local and moto's S3 on loopback, stage dev, demo
