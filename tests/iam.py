@@ -209,7 +209,7 @@ def policy_resource(role: Role, arn: str) -> str:
     table or bucket, with the ACCOUNT_ID and SUFFIX placeholders; objects by folder or bucket."""
     if arn == "*":
         return arn
-    for stage, concrete, generic in _names(role):
+    for concrete, generic in _names(role):
         if arn.startswith("arn:aws:dynamodb:"):
             prefix = table_arn(concrete)
             if arn == prefix or arn.startswith(prefix + "/"):
@@ -223,39 +223,21 @@ def policy_resource(role: Role, arn: str) -> str:
                 folder = key.split("/", 1)[0] + "/" if "/" in key else ""
                 scope = folder if role.objects == "prefix" else ""
                 return f"arn:aws:s3:::{generic}/{scope}*"
-        del stage
     raise AssertionError(f"{role.name}: {arn} is none of the declared tables and buckets")
 
 
-def _names(role: Role) -> Iterator[tuple[str, str, str]]:
-    """(stage, concrete name, the policy's name) of every declared table and bucket of the
-    stages recorded runs use: the default (settings) stage and the others the tests pass."""
-    from django.conf import settings
-
-    stages = dict.fromkeys([settings.ANCHOR_STAGE, PRODUCTION_STAGE, *RECORDED_STAGES])
-    for stage in stages:
+def _names(role: Role) -> Iterator[tuple[str, str]]:
+    """(concrete name, the policy's name) of every declared table and bucket of the stages the
+    recorded runs use: the settings' stage, production and RECORDED_STAGES."""
+    for stage in _stages():
         for table in TABLES:
-            generic = f"{APP_NAME}-{role.stage}-{table.role}"
-            yield stage, table.name(stage), generic
+            yield table.name(stage), f"{APP_NAME}-{role.stage}-{table.role}"
         for bucket in BUCKETS:
-            generic = f"{APP_NAME}-{role.stage}-{bucket.role}-{SUFFIX}"
-            yield stage, bucket.name(stage), generic
+            yield bucket.name(stage), f"{APP_NAME}-{role.stage}-{bucket.role}-{SUFFIX}"
 
 
 # Stages the recorded runs provision and tear down besides settings.ANCHOR_STAGE and production.
 RECORDED_STAGES = ("staging",)
-
-
-def stage_of(arn: str) -> str | None:
-    """The stage a recorded resource belongs to (for its `stage` tag), if it is declared."""
-    from django.conf import settings
-
-    for stage in dict.fromkeys([settings.ANCHOR_STAGE, PRODUCTION_STAGE, *RECORDED_STAGES]):
-        names = [t.name(stage) for t in TABLES] + [b.name(stage) for b in BUCKETS]
-        for name in names:
-            if f":table/{name}" in arn or f":::{name}" in arn:
-                return stage
-    return None
 
 
 def as_deployed(arn: str) -> str:
