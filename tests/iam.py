@@ -159,6 +159,15 @@ class Recorder:
             self.on = False
             captured.extend(self.calls[start:])
 
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Leave out the calls made inside the block (another role's, made meanwhile)."""
+        was, self.on = self.on, False
+        try:
+            yield
+        finally:
+            self.on = was
+
 
 @contextmanager
 def recording() -> Iterator[Recorder]:

@@ -31,6 +31,7 @@ from deployments import storage
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import now
+from infra.core.errors import InvalidTransition
 from infra.core.resources import (
     BUCKETS,
     LOGS,
@@ -129,6 +130,32 @@ def make(project_id: str, status: S, *, started_ago: timedelta | None = None) ->
     )
 
 
+def make_racing(recorder: iam.Recorder, project_id: str) -> DeploymentSchema:
+    with recorder.paused():
+        return make(project_id, S.BUILDING)
+
+
+@contextmanager
+def orchestrator_finishes_first(recorder: iam.Recorder, racing: DeploymentSchema) -> Iterator[None]:
+    """Just before the next TransactWriteItems, the orchestrator moves `racing` to ready (its
+    calls are the writers', so they are left out of the recording)."""
+    done: list[bool] = []
+
+    def finish(**_: Any) -> None:
+        if not done:
+            done.append(True)
+            with recorder.paused():
+                deployments.update_deployment_status(racing.deployment_id, S.READY)
+
+    events = aws.dynamodb().meta.events
+    events.register("before-call.dynamodb.TransactWriteItems", finish, unique_id="iam-race")
+    try:
+        yield
+    finally:
+        events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="iam-race")
+    assert done, "the race was run"
+
+
 def url(name: str, *args: str) -> str:
     return reverse(f"admin:{name}", args=args)
 
@@ -200,6 +227,20 @@ def test_the_console_policy_is_what_its_pages_and_staff_actions_call(recorder, a
             key = re.search(r'name="request_key" value="([^"]+)"', form)
             data = {"reason": REASON, **({"request_key": key.group(1)} if key else {})}
             visits.post(deployment_url(page, deployment), data)
+        # A double click on "Redeploy": the second POST, same key, finds the first one's.
+        form = visits.client.get(deployment_url("redeploy", failed)).content.decode()
+        key = re.search(r'name="request_key" value="([^"]+)"', form)
+        assert key, "the redeploy form carries its request key"
+        for _ in range(2):
+            visits.post(
+                deployment_url("redeploy", failed), {"reason": REASON, "request_key": key[1]}
+            )
+        # Staff cancel while the build system finishes the build (the page's answer: "it is
+        # ready now"), the race every staff action's transaction is written for.
+        racing = make_racing(recorder, project.project_id)
+        with orchestrator_finishes_first(recorder, racing):
+            visits.post(deployment_url("cancel", racing), {"reason": REASON})
+        assert deployments.get_deployment(TENANT, racing.deployment_id).status is S.READY
         visits.get(url("attention"))
         visits.get(url("attention"), kind="stuck")
         visits.get(url("audit"))
@@ -268,6 +309,10 @@ def test_the_writers_policy_is_what_the_orchestrator_side_functions_call(recorde
             for days in range(1, 13)
         ]
         assert deployments.import_deployments(TENANT, moved.project_id, history) == 12
+        # The orchestrator's retry of a transition that already happened is refused, after a
+        # consistent read of the item (an index read may lag).
+        with pytest.raises(InvalidTransition):
+            deployments.update_deployment_status(done.deployment_id, S.READY)
         # Two more around that history: on AWS a range of many stored items comes back in
         # pages (1 MB each, DynamoDB Developer Guide "Paginating table query results") and the
         # import then looks its keys up with BatchGetItem; small pages here take that path.
