@@ -240,7 +240,8 @@ def test_the_console_policy_is_what_its_pages_and_staff_actions_call(recorder, a
         racing = make_racing(recorder, project.project_id)
         with orchestrator_finishes_first(recorder, racing):
             visits.post(deployment_url("cancel", racing), {"reason": REASON})
-        assert deployments.get_deployment(TENANT, racing.deployment_id).status is S.READY
+        with recorder.paused():
+            assert deployments.get_deployment(TENANT, racing.deployment_id).status is S.READY
         visits.get(url("attention"))
         visits.get(url("attention"), kind="stuck")
         visits.get(url("audit"))
