@@ -115,6 +115,13 @@ def _operations_of(node: ast.AST, methods: dict, clients: dict) -> set[tuple[str
     # The items of a TransactWriteItems: {"Put": {...}}, {"Update": {...}}, ...
     if isinstance(node, ast.Dict):
         keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+        # ... but not an UpdateTable index change ({"Delete": {"IndexName": ...}}).
+        if any(
+            isinstance(v, ast.Dict)
+            and any(isinstance(k, ast.Constant) and k.value == "IndexName" for k in v.keys)
+            for v in node.values
+        ):
+            return set()
         return {("dynamodb", TRANSACT_ITEMS[k]) for k in keys & set(TRANSACT_ITEMS)}
     return set()
 
