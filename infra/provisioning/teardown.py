@@ -53,7 +53,7 @@ class StageRemover(StageInspector):
                     continue
                 removal = self._judged("table", name, self._table_tags(live["TableArn"]))
                 removal.protected = bool(live.get("DeletionProtectionEnabled"))
-                if removal.protected:
+                if removal.protected and not removal.refused:
                     # Production tables carry it; teardown never turns it off.
                     removal.refused = (
                         "deletion protection is on (teardown does not turn it off: turn it off "
