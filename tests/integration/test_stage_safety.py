@@ -349,6 +349,9 @@ def test_provision_keeps_a_lifecycle_rule_it_does_not_declare_unless_pruning(eng
     kept = {r["name"]: [k["property"] for k in r["kept"]] for r in report["resources"]}
     assert kept[logs] == ["lifecycle rule expire-tmp"]
     assert report["ok"] is True
+    out, _ = provision("--stage", STAGE, "--dry-run")
+    assert resource_lines(out)[logs] == "unchanged"
+    assert kept_line in out.splitlines()
 
     # With --prune it is drift: --check exits 2, the plan removes it.
     error, out, _ = provision_fails("--stage", STAGE, "--check", "--prune")
