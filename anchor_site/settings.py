@@ -60,6 +60,37 @@ if not STAGE_PATTERN.match(ANCHOR_STAGE):
     )
 AWS_REGION = env.str("AWS_REGION", default="ap-southeast-1")
 ANCHOR_BUCKET_SUFFIX = env.str("ANCHOR_BUCKET_SUFFIX", default="")
+# Explicit resource names for the stage ANCHOR_STAGE (docs/provisioning.md, "Adopting a stage"):
+# empty means the default, anchor-deploy-{stage}-{role} (buckets with ANCHOR_BUCKET_SUFFIX). A
+# set name wins over the default and the suffix; other stages keep their default names. The
+# tenants table is named here ahead of the table itself.
+_TABLE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_BUCKET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def _resource_name(name: str, kind: str) -> str:
+    """An explicit table or bucket name ("" when unset), checked against AWS's naming rules."""
+    value = env.str(name, default="")
+    pattern = _TABLE_NAME_PATTERN if kind == "table" else _BUCKET_NAME_PATTERN
+    if value and (not pattern.match(value) or ".." in value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a valid {kind} name.")
+    return value
+
+
+ANCHOR_PROJECTS_TABLE = _resource_name("ANCHOR_PROJECTS_TABLE", "table")
+ANCHOR_DEPLOYMENTS_TABLE = _resource_name("ANCHOR_DEPLOYMENTS_TABLE", "table")
+ANCHOR_TENANTS_TABLE = _resource_name("ANCHOR_TENANTS_TABLE", "table")
+ANCHOR_ARTIFACTS_BUCKET = _resource_name("ANCHOR_ARTIFACTS_BUCKET", "S3 bucket")
+ANCHOR_LOGS_BUCKET = _resource_name("ANCHOR_LOGS_BUCKET", "S3 bucket")
+# Production stages: teardown refuses them (and any resource tagged with one of them), and
+# provision declares their tables with deletion protection and point-in-time recovery. Stage
+# production always is one; ANCHOR_PROTECTED_STAGES (comma-separated) adds others.
+ANCHOR_PROTECTED_STAGES = list(
+    dict.fromkeys(["production", *env.list("ANCHOR_PROTECTED_STAGES", default=[])])
+)
+for _stage in ANCHOR_PROTECTED_STAGES:
+    if not STAGE_PATTERN.match(_stage):
+        raise ImproperlyConfigured(f"ANCHOR_PROTECTED_STAGES: {_stage!r} is not a valid stage.")
 # Endpoints (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_S3) and credentials are
 # read by boto3 itself from its standard variables; nothing here overrides them.
 

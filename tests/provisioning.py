@@ -105,3 +105,15 @@ def bucket_names() -> list[str]:
 
 def all_names(stage: str = STAGE) -> list[str]:
     return resource_names(stage)
+
+
+def tag_buckets(stage: str = STAGE, *, tags: dict[str, str] | None = None) -> None:
+    """Give a stage's buckets the app/stage tags teardown requires (or `tags`). The bucket
+    declaration gains these tags in another branch (issue 22, item 2); until then, and for the
+    refusal cases, the tests set them here."""
+    tags = {"app": "anchor-deploy", "stage": stage} if tags is None else tags
+    for bucket in BUCKETS:
+        aws.admin_s3().put_bucket_tagging(
+            Bucket=bucket.name(stage),
+            Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]},
+        )

@@ -41,15 +41,16 @@ class Table:
     billing_mode: str = "PAY_PER_REQUEST"
 
     def name(self, stage: str | None = None) -> str:
-        return f"{APP_NAME}-{stage or settings.ANCHOR_STAGE}-{self.role}"
+        stage = stage or settings.ANCHOR_STAGE
+        return explicit_name("table", self.role, stage) or f"{APP_NAME}-{stage}-{self.role}"
 
     def deletion_protection(self, stage: str) -> bool:
         """Production tables refuse DeleteTable; other stages may have it but do not need it."""
-        return stage == PRODUCTION_STAGE
+        return is_protected_stage(stage)
 
     def point_in_time_recovery(self, stage: str) -> bool:
         """Production tables keep 35 days of point-in-time recovery; other stages do not need it."""
-        return stage == PRODUCTION_STAGE
+        return is_protected_stage(stage)
 
     def key_schema(self) -> list[dict[str, str]]:
         return _key_schema(self.hash_key, self.range_key)
@@ -185,8 +186,12 @@ class Bucket:
     versioning: bool = False
 
     def name(self, stage: str | None = None, suffix: str | None = None) -> str:
+        stage = stage or settings.ANCHOR_STAGE
+        explicit = explicit_name("bucket", self.role, stage) if suffix is None else None
+        if explicit:
+            return explicit
         suffix = settings.ANCHOR_BUCKET_SUFFIX if suffix is None else suffix
-        base = f"{APP_NAME}-{stage or settings.ANCHOR_STAGE}-{self.role}"
+        base = f"{APP_NAME}-{stage}-{self.role}"
         return f"{base}-{suffix}" if suffix else base
 
     def lifecycle_configuration(self) -> dict[str, Any]:
@@ -252,6 +257,37 @@ LOGS = Bucket(
     ),
 )
 BUCKETS = (ARTIFACTS, LOGS)
+
+
+# The settings that name a resource of the configured stage explicitly (DESIGN.md, "Decided for
+# the next round"); unset, a resource keeps its default name anchor-deploy-{stage}-{role}.
+NAME_SETTINGS = {
+    ("table", "projects"): "ANCHOR_PROJECTS_TABLE",
+    ("table", "deployments"): "ANCHOR_DEPLOYMENTS_TABLE",
+    ("table", "tenants"): "ANCHOR_TENANTS_TABLE",
+    ("bucket", "artifacts"): "ANCHOR_ARTIFACTS_BUCKET",
+    ("bucket", "logs"): "ANCHOR_LOGS_BUCKET",
+}
+
+
+def explicit_name(kind: str, role: str, stage: str) -> str | None:
+    """The name a setting gives this table or bucket, or None for the default name. The settings
+    describe one stage, ANCHOR_STAGE: any other stage keeps its default names."""
+    if stage != settings.ANCHOR_STAGE:
+        return None
+    return getattr(settings, NAME_SETTINGS[(kind, role)], "") or None
+
+
+def tenants_table_name(stage: str | None = None) -> str:
+    """The tenants table's name (ANCHOR_TENANTS_TABLE or the default); not created yet."""
+    stage = stage or settings.ANCHOR_STAGE
+    return explicit_name("table", "tenants", stage) or f"{APP_NAME}-{stage}-tenants"
+
+
+def is_protected_stage(stage: str) -> bool:
+    """A production stage (ANCHOR_PROTECTED_STAGES, which always holds `production`): teardown
+    refuses it, and its tables are declared with deletion protection and point-in-time recovery."""
+    return stage == PRODUCTION_STAGE or stage in settings.ANCHOR_PROTECTED_STAGES
 
 
 def resource_tags(stage: str) -> list[dict[str, str]]:

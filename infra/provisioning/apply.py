@@ -73,6 +73,8 @@ class StageApplier(StageInspector):
             self._wait_for_table(name)
         if "index" in repairs:
             self._add_missing_indexes(table, name)
+        if "prune_index" in repairs:
+            self._remove_undeclared_indexes(table, name)
         if "tags" in repairs:
             self.progress(f"table {name}: tagging")
             self.dynamodb.tag_resource(ResourceArn=report.arn, Tags=resource_tags(self.stage))
@@ -92,6 +94,8 @@ class StageApplier(StageInspector):
         return {d.repair for d in report.differences if d.repair} - {"wait"}
 
     def _settle(self, after: ResourceReport, outcome: str, *, repaired: bool) -> ResourceReport:
+        for kept in after.kept:
+            self.progress(f"{after.label}: {kept.property} not declared: kept (--prune removes it)")
         if after.differences:
             after.outcome = "drift"
         elif outcome == "created":
@@ -172,7 +176,7 @@ class StageApplier(StageInspector):
         if "lifecycle" in repairs:
             self.progress(f"bucket {name}: setting lifecycle rules")
             self.s3.put_bucket_lifecycle_configuration(
-                Bucket=name, LifecycleConfiguration=bucket.lifecycle_configuration()
+                Bucket=name, LifecycleConfiguration=self._lifecycle_to_put(bucket, name, outcome)
             )
         if "versioning" in repairs:
             status = "Enabled" if bucket.versioning else "Suspended"
@@ -180,6 +184,37 @@ class StageApplier(StageInspector):
             self.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": status})
         after = self._bucket_report(bucket) if repairs else before
         return self._settle(after, outcome, repaired=bool(repairs) and outcome != "created")
+
+    def _lifecycle_to_put(self, bucket: Bucket, name: str, outcome: str) -> dict[str, Any]:
+        """The declared lifecycle configuration, plus the live rules it does not declare unless
+        --prune (PutBucketLifecycleConfiguration replaces every rule a bucket has)."""
+        configuration = bucket.lifecycle_configuration()
+        if self.prune or outcome == "created":
+            return configuration
+        declared = {rule.id for rule in bucket.rules}
+        live = (
+            self._optional(
+                lambda: self.s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"],
+                "NoSuchLifecycleConfiguration",
+            )
+            or []
+        )
+        kept = [rule for rule in live if rule.get("ID") not in declared]
+        return {**configuration, "Rules": configuration["Rules"] + kept}
+
+    def _remove_undeclared_indexes(self, table: Table, name: str) -> None:
+        # --prune only. DynamoDB takes one index change per UpdateTable call.
+        declared = {index.name for index in table.indexes}
+        live = self._wait_for_indexes(name)
+        for index in live.get("GlobalSecondaryIndexes", []):
+            if index["IndexName"] in declared:
+                continue
+            self.progress(f"table {name}: removing index {index['IndexName']} (--prune)")
+            self.dynamodb.update_table(
+                TableName=name,
+                GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": index["IndexName"]}}],
+            )
+            self._wait_for_table(name)
 
     def _create_bucket(self, name: str) -> None:
         kwargs: dict[str, Any] = {"Bucket": name}

@@ -16,6 +16,7 @@ from infra.core.resources import (
 )
 from infra.provisioning.report import (
     _INDEX_BUSY,
+    NOT_DECLARED,
     Difference,
 )
 
@@ -80,10 +81,11 @@ def table_differences(
             diffs.append(Difference(f"index {name} projection", projection, "ALL"))
         if found.get("IndexStatus", "ACTIVE") in _INDEX_BUSY:
             diffs.append(Difference(f"index {name} status", found["IndexStatus"], "ACTIVE", "wait"))
-    for name in live_indexes.keys() - declared.keys():
-        diffs.append(Difference(f"index {name}", "present", "not declared"))
+    for name in sorted(live_indexes.keys() - declared.keys()):
+        diffs.append(Difference(f"index {name}", "present", NOT_DECLARED, "prune_index"))
     for index in live.get("LocalSecondaryIndexes") or []:
-        diffs.append(Difference(f"local index {index['IndexName']}", "present", "not declared"))
+        # A local index lives and dies with its table: even --prune cannot remove it in place.
+        diffs.append(Difference(f"local index {index['IndexName']}", "present", NOT_DECLARED))
 
     billing = live.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
     if billing != table.billing_mode:
@@ -177,12 +179,12 @@ def bucket_differences(bucket: Bucket, live: dict[str, Any], *, region: str) -> 
                     f"lifecycle rule {rule_id}", _rule_text(found), _rule_text(rule), "lifecycle"
                 )
             )
-    for rule_id in live_rules.keys() - declared_rules.keys():
+    for rule_id in sorted(live_rules.keys() - declared_rules.keys()):
         diffs.append(
             Difference(
                 f"lifecycle rule {rule_id}",
                 _rule_text(live_rules[rule_id]),
-                "not declared",
+                NOT_DECLARED,
                 "lifecycle",
             )
         )

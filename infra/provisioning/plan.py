@@ -41,6 +41,7 @@ from infra.provisioning.report import (
     _quiet,
     _unsupported,
     aws_errors,
+    split_undeclared,
     validate_stage,
 )
 
@@ -55,8 +56,11 @@ class StageInspector:
         *,
         progress: Callable[[str], None] = _quiet,
         warn: Callable[[str], None] = _quiet,
+        prune: bool = False,
     ) -> None:
         self.stage = validate_stage(stage)
+        # Without --prune, settings the declaration does not name are kept and reported as such.
+        self.prune = prune
         self.region: str = settings.AWS_REGION
         self.progress = progress
         self._warn = warn
@@ -133,8 +137,15 @@ class StageInspector:
         differences += self._tag_differences(live["TableArn"])
         if table.point_in_time_recovery(self.stage):
             differences += self._pitr_differences(name)
+        differences, kept = split_undeclared(differences, prune=self.prune)
         return ResourceReport(
-            "table", table.role, name, exists=True, differences=differences, arn=live["TableArn"]
+            "table",
+            table.role,
+            name,
+            exists=True,
+            differences=differences,
+            arn=live["TableArn"],
+            kept=kept,
         )
 
     def _tag_differences(self, arn: str) -> list[Difference]:
@@ -228,13 +239,11 @@ class StageInspector:
             ),
             "versioning": self.s3.get_bucket_versioning(Bucket=name).get("Status"),
         }
+        differences, kept = split_undeclared(
+            bucket_differences(bucket, live, region=self.region), prune=self.prune
+        )
         return ResourceReport(
-            "bucket",
-            bucket.role,
-            name,
-            exists=True,
-            arn=arn,
-            differences=bucket_differences(bucket, live, region=self.region),
+            "bucket", bucket.role, name, exists=True, arn=arn, differences=differences, kept=kept
         )
 
     @staticmethod

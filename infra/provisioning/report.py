@@ -90,6 +90,7 @@ class ResourceReport:
     arn: str | None = None
     outcome: str | None = None  # after apply: created | updated | unchanged | drift
     planned: list[Difference] = field(default_factory=list)  # what a create would set
+    kept: list[Difference] = field(default_factory=list)  # not declared, kept (no --prune)
 
     @property
     def action(self) -> str:
@@ -121,6 +122,7 @@ class ResourceReport:
             "status": self.status,
             "differences": [d.as_dict() for d in self.differences],
             "properties": [d.as_dict() for d in (self.planned or self.differences)],
+            "kept": [d.as_dict() for d in self.kept],
         }
 
 
@@ -159,11 +161,28 @@ class StageReport:
 
 @dataclass
 class Removal:
-    """One existing resource that teardown would remove."""
+    """One existing resource that teardown would remove, or refuses to (`refused` says why)."""
 
     kind: str
     name: str
     protected: bool = False
+    refused: str | None = None
+    basis: str = ""  # what showed it belongs to the stage (its tags)
+
+
+# What a Difference declares for a setting the live resource has and the declaration does not
+# (a lifecycle rule, an index): kept unless provision runs with --prune.
+NOT_DECLARED = "not declared"
+
+
+def split_undeclared(
+    differences: list[Difference], *, prune: bool
+) -> tuple[list[Difference], list[Difference]]:
+    """(differences, kept): without --prune, what is only not declared is kept, not a difference."""
+    if prune:
+        return differences, []
+    kept = [d for d in differences if d.declared == NOT_DECLARED]
+    return [d for d in differences if d.declared != NOT_DECLARED], kept
 
 
 def validate_stage(stage: str) -> str:

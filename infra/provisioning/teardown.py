@@ -1,15 +1,20 @@
-"""Removing a non-production stage: its buckets (emptied first) and tables."""
+"""Removing a non-production stage: its buckets (emptied first) and tables, each only if its own
+tags say it belongs to that stage."""
 
 from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
 
 from botocore.exceptions import (
     ClientError,
 )
 
 from infra.core.resources import (
+    APP_NAME,
     BUCKETS,
-    PRODUCTION_STAGE,
     TABLES,
+    is_protected_stage,
 )
 from infra.provisioning.plan import StageInspector
 from infra.provisioning.report import (
@@ -18,40 +23,53 @@ from infra.provisioning.report import (
     ProvisioningError,
     Removal,
     _code,
+    _unsupported,
     aws_errors,
 )
 
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
 
 class StageRemover(StageInspector):
-    """Lists and removes a stage's resources; refuses production."""
+    """Lists and removes a stage's resources; refuses production, and any resource whose tags
+    or deletion protection do not show it is this stage's to remove (docs/provisioning.md)."""
 
     # --- removing --------------------------------------------------------------------------
 
     def removal_plan(self) -> list[Removal]:
-        """The stage's resources that exist now; makes no mutating call."""
-        if self.stage == PRODUCTION_STAGE:
-            raise ProvisioningError("teardown refuses stage production: it is retained")
+        """The stage's resources that exist now, each with the reason it is refused (if it is);
+        makes no mutating call."""
+        self._refuse_protected_stage()
         with aws_errors():
             found: list[Removal] = []
             for bucket in BUCKETS:
-                if self._bucket_exists(bucket.name(self.stage)):
-                    found.append(Removal("bucket", bucket.name(self.stage)))
+                name = bucket.name(self.stage)
+                if self._bucket_exists(name):
+                    found.append(self._judged("bucket", name, self._bucket_tags(name)))
             for table in TABLES:
-                live = self._describe_table(table.name(self.stage))
-                if live is not None and live.get("TableStatus") != "DELETING":
-                    protected = bool(live.get("DeletionProtectionEnabled"))
-                    found.append(Removal("table", table.name(self.stage), protected))
+                name = table.name(self.stage)
+                live = self._describe_table(name)
+                if live is None or live.get("TableStatus") == "DELETING":
+                    continue
+                removal = self._judged("table", name, self._table_tags(live["TableArn"]))
+                removal.protected = bool(live.get("DeletionProtectionEnabled"))
+                if removal.protected and not removal.refused:
+                    # Production tables carry it; teardown never turns it off.
+                    removal.refused = (
+                        "deletion protection is on (teardown does not turn it off: turn it off "
+                        "yourself if you mean to remove it)"
+                    )
+                found.append(removal)
         return found
 
     def remove(self, removals: list[Removal]) -> None:
-        """Empty and delete the buckets, delete the tables; turns off no protection itself."""
-        if self.stage == PRODUCTION_STAGE:
-            raise ProvisioningError("teardown refuses stage production: it is retained")
-        protected = [r.name for r in removals if r.protected]
-        if protected:
+        """Empty and delete the buckets, delete the tables; removes nothing if any is refused,
+        and turns off no protection itself."""
+        self._refuse_protected_stage()
+        refused = [r for r in removals if r.refused or r.protected]
+        if refused:
             raise ProvisioningError(
-                f"deletion protection is on for {', '.join(protected)}; teardown does not turn "
-                "it off: turn it off yourself if you mean to remove the stage, then run again"
+                f"teardown refuses {', '.join(r.name for r in refused)}; nothing was removed"
             )
         with aws_errors():
             for removal in removals:
@@ -59,6 +77,62 @@ class StageRemover(StageInspector):
                     self._remove_bucket(removal.name)
                 else:
                     self._remove_table(removal.name)
+
+    def _refuse_protected_stage(self) -> None:
+        if is_protected_stage(self.stage):
+            raise ProvisioningError(f"teardown refuses stage {self.stage}: production is retained")
+
+    # --- whose is it -----------------------------------------------------------------------
+
+    def _judged(self, kind: str, name: str, tags: dict[str, str] | None) -> Removal:
+        """A removal, refused unless the resource's own tags say app=anchor-deploy and this
+        stage (None: a local endpoint without tagging, judged by name and protection alone)."""
+        if tags is None:
+            # DynamoDB Local has no tagging at all. Only an emulator on this machine may be
+            # judged without tags; an endpoint elsewhere that cannot show them is refused.
+            host = urlsplit(self.dynamodb.meta.endpoint_url).hostname
+            if host in _LOOPBACK:
+                return Removal(kind, name, basis="a local endpoint without tags: judged by name")
+            return Removal(kind, name, refused="its endpoint cannot list tags (no tagging API)")
+        stage = tags.get("stage")
+        refused: str | None = None
+        if not tags:
+            refused = "it has no tags, so nothing shows it belongs to this stage"
+        elif stage is not None and is_protected_stage(stage):
+            refused = f"it belongs to production (tag stage={stage})"
+        elif tags.get("app") != APP_NAME:
+            refused = f"tag app is {tags.get('app', 'missing')}, not {APP_NAME}"
+        elif stage is None:
+            refused = "it has no stage tag"
+        elif stage != self.stage:
+            refused = f"it belongs to stage {stage}, not {self.stage} (tag stage={stage})"
+        return Removal(kind, name, refused=refused, basis=f"tagged app={APP_NAME}, stage={stage}")
+
+    def _table_tags(self, arn: str) -> dict[str, str] | None:
+        tags: dict[str, str] = {}
+        kwargs: dict[str, str] = {"ResourceArn": arn}
+        try:
+            while True:
+                page = self.dynamodb.list_tags_of_resource(**kwargs)
+                tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
+                if not page.get("NextToken"):
+                    return tags
+                kwargs["NextToken"] = page["NextToken"]
+        except ClientError as error:
+            if not _unsupported(error):
+                raise
+            return None  # the endpoint has no tagging API (DynamoDB Local)
+
+    def _bucket_tags(self, name: str) -> dict[str, str]:
+        tag_set: list[dict[str, Any]] = (
+            self._optional(
+                lambda: self.s3.get_bucket_tagging(Bucket=name)["TagSet"], "NoSuchTagSet"
+            )
+            or []
+        )
+        return {t["Key"]: t["Value"] for t in tag_set}
+
+    # --- deleting --------------------------------------------------------------------------
 
     def _remove_bucket(self, name: str) -> None:
         self.progress(f"bucket {name}: emptying")

@@ -16,7 +16,7 @@ from infra.core import aws
 from infra.core.resources import BUCKETS, TABLES
 from infra.local import localaws
 from infra.local.localaws import LocalService
-from tests.provisioning import resource_lines, resource_names
+from tests.provisioning import resource_lines, resource_names, tag_buckets
 
 pytestmark = pytest.mark.contract
 
@@ -142,6 +142,7 @@ def test_provision_check_repair_and_teardown_on_dynamodb_local(local_aws: None) 
     assert f"Stage {STAGE} matches the declaration." in out
 
     # 7. teardown empties the buckets and removes everything; a second one finds nothing.
+    tag_buckets(STAGE)  # the tags teardown requires (the bucket declaration adds them in issue 22)
     s3.put_object(Bucket=BUCKETS[1].name(STAGE), Key="logs/p/d/build.log", Body=b"log")
     dynamodb.put_item(TableName=TABLES[0].name(STAGE), Item={"PK": {"S": "p"}, "SK": {"S": "M"}})
     out, _ = run("teardown", "--stage", STAGE, "--yes")

@@ -298,7 +298,11 @@ def test_changed_rules_encryption_versioning_and_billing_are_put_back(mocked_aws
 
     error, out, _ = provision_fails("--stage", STAGE, "--check")
     assert "expire-artifacts: prefix 'artifacts/', expire at 30 days (declared: " in out
-    assert "lifecycle rule by-hand: prefix '', expire at 1 days (declared: not declared)" in out
+    # A rule the declaration does not name is shown, and kept (provision --prune removes it).
+    assert (
+        "artifacts: lifecycle rule by-hand: not declared (kept) (current: prefix '', expire at 1 "
+        "days); --prune removes it"
+    ) in out
     assert "default encryption: aws:kms (declared: AES256 (SSE-S3))" in out
     assert "versioning: enabled (declared: off)" in out
     assert "billing mode: PROVISIONED (declared: PAY_PER_REQUEST)" in out
@@ -307,7 +311,10 @@ def test_changed_rules_encryption_versioning_and_billing_are_put_back(mocked_aws
     provision("--stage", STAGE)
 
     rules = s3.get_bucket_lifecycle_configuration(Bucket="anchor-deploy-dev-artifacts")["Rules"]
-    assert [(r["ID"], r["Expiration"]["Days"]) for r in rules] == [("expire-artifacts", 90)]
+    assert [(r["ID"], r["Expiration"]["Days"]) for r in rules] == [
+        ("expire-artifacts", 90),
+        ("by-hand", 1),
+    ]
     encryption = s3.get_bucket_encryption(Bucket="anchor-deploy-dev-logs")
     rule = encryption["ServerSideEncryptionConfiguration"]["Rules"][0]
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"

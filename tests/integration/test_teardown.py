@@ -10,9 +10,16 @@ from django.core.management.base import CommandError
 
 from infra.core import aws
 from infra.core.resources import BUCKETS, TABLES
-from tests.provisioning import failing, provision, recorded_calls
+from tests.provisioning import failing, recorded_calls, tag_buckets
+from tests.provisioning import provision as run_provision
 
 STAGE = "dev"
+
+
+def provision(*args: str) -> None:
+    """Provision the stage and tag its buckets as the declaration will (tests.provisioning)."""
+    run_provision(*args)
+    tag_buckets(args[args.index("--stage") + 1])
 
 
 def teardown(*args: str) -> str:
@@ -69,7 +76,17 @@ def test_teardown_asks_for_the_stage_name_and_a_wrong_answer_removes_nothing(
 
     assert prompts == ["Type the stage name (dev) to remove it: "]
     assert str(error) == "teardown cancelled; nothing was removed"
-    assert "bucket anchor-deploy-dev-logs (and every object in it)" in out
+    # Exactly what it would delete, and what showed each one is this stage's.
+    assert out.splitlines() == [
+        "Removing stage dev from region ap-southeast-1:",
+        "  bucket anchor-deploy-dev-artifacts (and every object in it; tagged app=anchor-deploy, "
+        "stage=dev)",
+        "  bucket anchor-deploy-dev-logs (and every object in it; tagged app=anchor-deploy, "
+        "stage=dev)",
+        "  table anchor-deploy-dev-projects (and every item; tagged app=anchor-deploy, stage=dev)",
+        "  table anchor-deploy-dev-deployments (and every item; tagged app=anchor-deploy, "
+        "stage=dev)",
+    ]
     assert sorted(table_names()) == sorted(t.name(STAGE) for t in TABLES)
     assert sorted(bucket_names()) == sorted(b.name(STAGE) for b in BUCKETS)
 
@@ -206,12 +223,15 @@ def test_teardown_does_not_turn_off_deletion_protection_and_then_removes_nothing
     aws.s3().put_object(Bucket="anchor-deploy-dev-logs", Key="logs/p/d/build.log", Body=b"keep")
 
     with recorded_calls() as calls:
-        error, _ = teardown_fails("--stage", STAGE, "--yes")
+        error, out = teardown_fails("--stage", STAGE, "--yes")
 
     assert str(error) == (
-        "deletion protection is on for anchor-deploy-dev-deployments; teardown does not turn it "
-        "off: turn it off yourself if you mean to remove the stage, then run again"
+        "teardown refuses 1 resource(s) of stage dev (listed above); nothing was removed"
     )
+    assert out.splitlines() == [
+        "  refused: table anchor-deploy-dev-deployments: deletion protection is on (teardown does "
+        "not turn it off: turn it off yourself if you mean to remove it)"
+    ]
     assert [op for op, _ in calls if op.startswith(("Delete", "Update"))] == []
     assert len(table_names()) == len(TABLES)
     body = aws.s3().get_object(Bucket="anchor-deploy-dev-logs", Key="logs/p/d/build.log")["Body"]

@@ -75,6 +75,9 @@ def test_a_missing_secret_key_is_one_line_saying_what_to_set(command):
         ("ANCHOR_LOG_ERROR_PATTERNS", "npm ERR!\n(unclosed", "'(unclosed' is not a regular"),
         ("ANCHOR_STUCK_BUILD_MINUTES", "0", "ANCHOR_STUCK_BUILD_MINUTES=0 must be a positive"),
         ("ANCHOR_LONG_QUEUED_MINUTES", "soon", "ANCHOR_LONG_QUEUED_MINUTES='soon' is not a valid"),
+        ("ANCHOR_LOGS_BUCKET", "Logs_Bucket", "ANCHOR_LOGS_BUCKET='Logs_Bucket' is not a valid S3"),
+        ("ANCHOR_PROJECTS_TABLE", "projects table", "'projects table' is not a valid table name"),
+        ("ANCHOR_PROTECTED_STAGES", "production,Prod", "'Prod' is not a valid stage"),
     ],
 )
 def test_a_malformed_variable_stops_startup_with_one_clear_line(variable, value, says):

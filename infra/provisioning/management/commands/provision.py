@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from infra.provisioning.provisioner import Provisioner
 from infra.provisioning.report import (
+    NOT_DECLARED,
     ProvisioningError,
     ResourceReport,
     StageReport,
@@ -56,6 +57,12 @@ class Command(BaseCommand):
             action="store_true",
             help="do not ask before changing resources in a real AWS account",
         )
+        parser.add_argument(
+            "--prune",
+            action="store_true",
+            help="remove what the live resources have and the declaration does not (lifecycle "
+            "rules, indexes); without it they are kept, and shown as 'not declared (kept)'",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         stage = settings.ANCHOR_STAGE if options["stage"] is None else options["stage"]
@@ -69,6 +76,7 @@ class Command(BaseCommand):
                 stage,
                 progress=lambda message: log.write(f"  {message}"),
                 warn=lambda message: self.stderr.write(self.style.WARNING(f"  warning: {message}")),
+                prune=options["prune"],
             )
             endpoints = provisioner.endpoints()
             verb = {
@@ -125,6 +133,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {resource.label}: {self._styled(action, resource)}")
                 for difference in resource.differences:
                     self.stdout.write(f"      {difference.describe()}")
+                self._write_kept(resource)
                 continue
             self.stdout.write(f"  {resource.label}: {self._styled(resource.action, resource)}")
             for difference in resource.planned or resource.differences:
@@ -132,7 +141,10 @@ class Command(BaseCommand):
                 line += f" (current: {difference.live})"
                 if not difference.repairable:
                     line += "; cannot be repaired in place"
+                elif difference.declared == NOT_DECLARED:
+                    line += "; --prune removes it"
                 self.stdout.write(f"      {line}")
+            self._write_kept(resource)
         counts = {
             action: sum(r.action == action for r in report.resources)
             for action in ("create", "update", "unchanged", "drift")
@@ -149,11 +161,23 @@ class Command(BaseCommand):
                 self.stdout.write(
                     self.style.SUCCESS(f"Stage {report.stage} matches the declaration.")
                 )
+            kept = sum(len(r.kept) for r in report.resources)
+            if kept:
+                self.stdout.write(
+                    f"{kept} setting(s) not declared, kept (provision --prune removes them)."
+                )
         else:
             self.stdout.write(
                 f"Plan: {counts['create']} to create, {counts['update']} to update, "
                 f"{counts['unchanged']} unchanged, {counts['drift']} that cannot be repaired "
                 "in place."
+            )
+
+    def _write_kept(self, resource: ResourceReport) -> None:
+        for kept in resource.kept:
+            self.stdout.write(
+                f"      {resource.role}: {kept.property}: not declared (kept) "
+                f"(current: {kept.live}); --prune removes it"
             )
 
     def _write_outputs(self, report: StageReport) -> None:
