@@ -216,11 +216,10 @@ def accounts_by_email(address: str | None) -> list[User]:
 
 
 def unlinked_accounts() -> list[User]:
-    """Active accounts that single sign-on has not pinned to an identity yet, oldest first: the
-    ones a first sign-in may still link by e-mail (manage.py sso_unlinked lists them)."""
-    return list(
-        User.objects.filter(sso_identity__isnull=True, is_active=True).order_by("date_joined", "pk")
-    )
+    """Active accounts, superusers aside, that single sign-on has not pinned to an identity yet,
+    oldest first: the ones a first sign-in may still link by e-mail (manage.py sso_unlinked)."""
+    unlinked = User.objects.filter(sso_identity__isnull=True, is_active=True, is_superuser=False)
+    return list(unlinked.order_by("date_joined", "pk"))
 
 
 class SSOBackend(oidc_auth.OIDCAuthenticationBackend):
@@ -691,13 +690,9 @@ class SessionRefresh(oidc_middleware.SessionRefresh):
             answer["refresh_url"] = url
             return answer
         if request.method not in {"GET", "HEAD"}:
-            if request.method == "POST":
-                messages.warning(
-                    request,
-                    f"Your session was re-checked with {settings.OIDC_PROVIDER_NAME} first: "
-                    "nothing was changed. Send the form again.",
-                )
-            response.status_code = 303  # the provider is asked with GET whatever the method was
+            # The provider is asked with GET whatever the method was; the form is not replayed
+            # (after the re-check the browser lands on the same page, to send it again).
+            response.status_code = 303
         return response
 
 

@@ -12,6 +12,7 @@ own text).
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -173,7 +174,14 @@ def check_userinfo(document: Any, subject: str) -> dict[str, Any]:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A time claim: a JSON number that a double holds exactly (|n| <= 2**53), not a boolean."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return (
+        abs(value) <= 2**53
+        if isinstance(value, int)
+        else math.isfinite(value) and abs(value) <= 2**53
+    )
 
 
 def check_id_token_claims(
