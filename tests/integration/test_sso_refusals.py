@@ -9,6 +9,7 @@ Each case prints its status (`pytest -s | grep REFUSAL`) for the issue's closing
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,6 +19,7 @@ import jwt
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client, override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -101,6 +103,11 @@ def signed_in(client: Client) -> bool:
 def sso_audit(user: User) -> list[str]:
     entries = AuditEntry.objects.filter(user=user, kind=AuditKind.SSO_LOGIN).order_by("pk")
     return [entry.change_message for entry in entries]
+
+
+def test_the_suite_runs_on_the_database_it_was_pointed_at() -> None:
+    # tests/integration/test_sso_on_postgresql.py runs this module on PostgreSQL.
+    assert connection.vendor == os.environ.get("EXPECT_DATABASE_VENDOR", "sqlite")
 
 
 def test_a_valid_sign_in_through_the_scripted_provider_works(console) -> None:
