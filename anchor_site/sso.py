@@ -307,7 +307,7 @@ class SSOBackend(oidc_auth.OIDCAuthenticationBackend):
         )
         if status != 200:
             # The provider refused the code (RFC 6749 §5.2): replayed, expired, or issued to
-            # another client. Its own description stays in the log, never on the page.
+            # another client. Only its error code is logged; its text is never shown.
             code = error_code(document.get("error") if isinstance(document, dict) else None)
             raise SignInRefused(
                 "The identity provider did not accept the sign-in. Start again from the login "
