@@ -514,7 +514,7 @@ def _refused(request: HttpRequest, status: int, title: str, message: str, reason
     logger.warning(
         "single sign-on refused from %s: %s",
         client_address(request),
-        reason,
+        reason[:500],  # a hostile claim's value is in it (repr-escaped): not all of it
         extra={"event": "sso_refused", "client": client_address(request), "status": status},
     )
     if status == 403:
