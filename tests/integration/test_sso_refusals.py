@@ -705,10 +705,7 @@ def test_a_hostile_claim_is_never_a_500_nor_another_account(console, claim, valu
 @settings(max_examples=15, deadline=None, suppress_health_check=FIXTURES)
 @given(value=json_value.filter(_no_surrogates))
 def test_a_hostile_token_header_is_never_a_500(console, field, value) -> None:
-    try:
-        response = sign_in(console, header={field: value})
-    except (TypeError, NotImplementedError, jwt.PyJWTError):
-        return  # PyJWT cannot even sign it: no such token reaches the console
+    response = sign_in(console, header={field: value})
     assert response.status_code in {302, 400, 503}, response.status_code
     if response.status_code == 302:
         assert field != "kid" or value == console.kid
