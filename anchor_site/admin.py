@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest
 from django.urls import URLPattern, URLResolver, reverse
 
 from staff.permissions import FIND, VIEW, VIEW_AUDIT
@@ -57,15 +58,15 @@ class AnchorAdminSite(admin.AdminSite):
         return super().login(request, {**(extra_context or {}), **sso.login_context(request)})
 
     def logout(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        """The admin's logout; an SSO session then ends at the provider too (RP-initiated
-        logout), which sends the browser back to the login page."""
+        """The admin's logout; an SSO session is signed out by single sign-on's one sign-out
+        (the provider's session too, whatever `next` says), anchor_site.sso.sign_out."""
         from anchor_site import sso
 
-        provider_logout = sso.provider_logout_url(request) if request.method == "POST" else None
-        response: HttpResponse = super().logout(request, extra_context)
-        if provider_logout and response.status_code == 200:
-            return HttpResponseRedirect(provider_logout)
-        return response
+        if request.method == "POST" and settings.OIDC_ENABLED:
+            response = sso.sign_out(request)
+            if response is not None:
+                return response
+        return super().logout(request, extra_context)
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
         """The admin's app list with a Dashboard section first, as permissions allow."""

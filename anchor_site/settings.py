@@ -378,6 +378,8 @@ if OIDC_ENABLED:
         raise ImproperlyConfigured(f"OIDC_ISSUER is set: set {', '.join(_missing)} too.")
     if _issuer.scheme != "https" and _issuer.hostname not in {"127.0.0.1", "localhost", "::1"}:
         raise ImproperlyConfigured("OIDC_ISSUER must be an https:// URL (http only on loopback).")
+    if len(OIDC_ISSUER) > 255:
+        raise ImproperlyConfigured("OIDC_ISSUER may be at most 255 characters long.")
     _unknown = sorted(set(OIDC_GROUP_MAP.values()) - {"Support", "Operations"})
     if _unknown:
         raise ImproperlyConfigured(
@@ -396,8 +398,8 @@ if OIDC_ENABLED:
     OIDC_TOKEN_USE_BASIC_AUTH = True  # client_secret_basic, the token endpoint's default method
     OIDC_STORE_ID_TOKEN = True  # the id_token_hint of the logout at the provider
     OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = OIDC_REFRESH_MINUTES * 60
-    OIDC_EXEMPT_URLS = ["healthz", "readyz"]
-    OIDC_OP_LOGOUT_URL_METHOD = "anchor_site.sso.provider_logout_url"
+    # Not re-checked: the health checks, and signing out (which must work when a re-check is due).
+    OIDC_EXEMPT_URLS = ["healthz", "readyz", "admin:logout"]
     LOGIN_REDIRECT_URL = "admin:index"
     AUTHENTICATION_BACKENDS = [
         AUTHENTICATION_BACKENDS[0],  # django-axes stays first

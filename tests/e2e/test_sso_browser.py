@@ -1,6 +1,8 @@
 """Single sign-on end to end in real Chromium: a staff member signs in through the OpenID Connect
 provider's own login page (tests/oidc/provider.mjs, npm's oidc-provider) and lands on the
-dashboard in their mapped group, then signs out of the console and of the provider.
+dashboard in their mapped group, then signs out of the console and of the provider; signed in
+again and disabled at the provider, their next POST once the session's re-check is due signs them
+out.
 
 The console is the production server (`manage.py serve`: gunicorn, DEBUG off) configured by its
 OIDC_* environment variables, as README "Single sign-on" says, with its CSP (every violation is
@@ -13,6 +15,8 @@ with the `__Host-` cookie names). Screenshots go to test-artifacts/screenshots/s
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +44,26 @@ PASSWORD = "idp-password-browser-test"
 class Console:
     url: str
     log: Path
+    database: Path
+
+
+def make_recheck_due(database: Path, session_key: str) -> None:
+    """Move the console's session past its OIDC_REFRESH_MINUTES, as 15 minutes' waiting would:
+    its stored session, decoded and encoded as Django does (the test shares the SECRET_KEY)."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    store = SessionStore()
+    with sqlite3.connect(database) as db:
+        (data,) = db.execute(
+            "SELECT session_data FROM django_session WHERE session_key = ?", (session_key,)
+        ).fetchone()
+        session = store.decode(data)
+        assert session.get("oidc_id_token_expiration"), session.keys()
+        session["oidc_id_token_expiration"] = time.time() - 1
+        db.execute(
+            "UPDATE django_session SET session_data = ? WHERE session_key = ?",
+            (store.encode(session), session_key),
+        )
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +73,9 @@ def console_and_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
         cannot_run(f"{CHROMIUM} is missing (install Debian's chromium package)")
     folder = tmp_path_factory.mktemp("sso-console")
     port = localaws.free_port()
-    console = Console(url=f"http://127.0.0.1:{port}", log=folder / "server.log")
+    console = Console(
+        url=f"http://127.0.0.1:{port}", log=folder / "server.log", database=folder / "db.sqlite3"
+    )
     clients = [
         {
             "client_id": "anchor-console",
@@ -164,6 +190,43 @@ def test_a_staff_member_signs_in_through_the_provider_and_out_again(console_and_
             assert callback.value.status == 403
             expect(page.get_by_text("is in no group that may use this console")).to_be_visible()
             shot("no-mapped-group-403")
+            page.goto(f"{console.url}/admin/")
+            expect(page.get_by_role("link", name="Sign in with Example IdP")).to_be_visible()
+
+            context.close()
+
+            # Ana signs in again (another browser: this one's provider session is Nina's) and
+            # opens a form; meanwhile she is disabled at the provider and her session's re-check
+            # falls due: the form's POST does not go through, the re-check (prompt=none) is
+            # refused there, and she is signed out here.
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.expose_function("reportCspViolation", lambda text: violations.append(text))
+            context.add_init_script(CSP_WATCH)
+            page = context.new_page()
+            page.goto(f"{console.url}/admin/")
+            page.get_by_role("link", name="Sign in with Example IdP").click()
+            page.wait_for_url(f"{idp.issuer}/interaction/**")
+            page.get_by_label("E-mail or account id").fill("ana@example.com")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(f"{console.url}/admin/")
+            page.goto(f"{console.url}/admin/password_change/")
+            expect(page.locator("#id_new_password1")).to_be_visible()
+            idp.update_account("ana", disabled=True)
+            session_id = {c["name"]: c for c in context.cookies(console.url)}["sessionid"]
+            make_recheck_due(console.database, session_id["value"])
+            page.locator("#id_old_password").fill("not-used-by-sso")
+            page.locator("#id_new_password1").fill("a-New-password-123")
+            page.locator("#id_new_password2").fill("a-New-password-123")
+            with page.expect_response(lambda r: r.request.method == "POST") as posted:
+                page.get_by_role("button", name="Change my password").click()
+            assert posted.value.status == 303
+            assert posted.value.headers["location"].startswith(f"{idp.issuer}/auth?")
+            page.wait_for_url(f"{console.url}/admin/login/")
+            expect(
+                page.get_by_text("Your Example IdP session has ended. Sign in again.")
+            ).to_be_visible()
+            shot("signed-out-by-the-recheck")
             page.goto(f"{console.url}/admin/")
             expect(page.get_by_role("link", name="Sign in with Example IdP")).to_be_visible()
             context.close()

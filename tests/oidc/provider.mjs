@@ -3,7 +3,9 @@
 // once it serves; tests/oidc/server.py starts and stops it.
 //
 // CONFIG.json: {issuer, port, jwks: {keys: [private RSA JWK]}, clients: [oidc-provider client
-// metadata], accounts: {sub: {email, email_verified, name, groups, password, disabled}}}.
+// metadata], accounts: {sub: {email, email_verified, name, groups, password, disabled, claims}}}
+// (`claims`, when given, are the account's claims exactly as written: e-mail lists, the string
+// "false" as email_verified, a missing claim).
 //
 // Its own login page (not oidc-provider's devInteractions, which take any name and no password)
 // checks the account's password and grants the scopes asked for. A disabled account is not found,
@@ -87,6 +89,8 @@ const provider = new Provider(config.issuer, {
     return {
       accountId: sub,
       async claims() {
+        // An account with `claims` has exactly those (any JSON shape: the hostile cases).
+        if (account.claims) return { ...account.claims, sub };
         const { email, email_verified: verified = true, name = sub, groups = [] } = account;
         return { sub, email, email_verified: verified, name, groups };
       },
