@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from infra.core import aws
 from infra.core.resources import (
@@ -242,5 +243,6 @@ def test_objects_are_read_and_written_over_tls_and_refused_over_plain_http(
     aws.reset_clients()
     plain = aws.s3()
     assert plain.meta.endpoint_url.startswith("http://")
-    with pytest.raises(Exception, match="403|AccessDenied|Forbidden"):
+    with pytest.raises(ClientError) as refused:
         plain.get_object(Bucket=logs, Key="logs/prj_a/dpl_a/build.log")
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
