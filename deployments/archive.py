@@ -42,6 +42,7 @@ __all__ = [
     "deployment_artifacts_expire_at",
     "lifecycle_due",
     "log_retention",
+    "logs_lifecycle_text",
     "parse_restore",
     "request_log_restore",
     "restore_tier",
@@ -116,12 +117,23 @@ def _rule(bucket: Bucket) -> LifecycleRule:
 
 @dataclass(frozen=True)
 class LogRetention:
-    """Where a log stands in the logs bucket's lifecycle: its class now, the next one and when."""
+    """Where a log stands in the logs bucket's lifecycle: its class now, the next one and when.
+
+    `below_minimum` is set (to the bucket's minimum object size, in bytes) when the log is too
+    small for S3 to move it to `next_class` at all: then `moves_at` is None, and the page says
+    the log stays where it is, and why.
+    """
 
     storage_class: str
     next_class: str | None
     moves_at: datetime | None
     restore: RestoreState | None = None
+    below_minimum: int | None = None
+
+    @property
+    def minimum_text(self) -> str:
+        """The minimum object size as S3's documentation writes it ("128 KB")."""
+        return _size_text(self.below_minimum or 0)
 
     @property
     def archived(self) -> bool:
@@ -147,15 +159,43 @@ def log_retention(
     storage_class: str | None,
     last_modified: datetime | None,
     restore: RestoreState | None = None,
+    size: int | None = None,
 ) -> LogRetention:
-    """The log's lifecycle position from its HEAD (storage class, LastModified, Restore), under
-    the logs bucket's declared transitions (GLACIER at 30 days, DEEP_ARCHIVE at 365)."""
+    """The log's lifecycle position from its HEAD (storage class, LastModified, Restore, size),
+    under the logs bucket's declared transitions (GLACIER at 30 days, DEEP_ARCHIVE at 365) and
+    minimum object size: S3 moves no object smaller than that (with all_storage_classes_128K,
+    nothing under 128 KB), so a log that small gets no date, only the reason it stays."""
     current = storage_class or "STANDARD"
     for days, next_class in _rule(LOGS).transitions:
         if _rank(next_class) > _rank(current):
+            minimum = LOGS.transition_minimum_bytes(next_class)
+            if size is not None and size < minimum:
+                return LogRetention(current, next_class, None, restore, below_minimum=minimum)
             moves_at = lifecycle_due(last_modified, days) if last_modified else None
             return LogRetention(current, next_class, moves_at, restore)
     return LogRetention(current, None, None, restore)
+
+
+def _size_text(size: int) -> str:
+    return f"{size // 1024} KB" if size % 1024 == 0 else f"{size:,} bytes"
+
+
+def logs_lifecycle_text() -> str:
+    """The logs bucket's lifecycle in one sentence, from the declaration ("The logs bucket
+    moves logs of 128 KB or more to GLACIER after 30 days and to DEEP_ARCHIVE after 365 days")."""
+    moves = [
+        (f"to {storage_class} after {days} days", LOGS.transition_minimum_bytes(storage_class))
+        for days, storage_class in _rule(LOGS).transitions
+    ]
+    minimums = {minimum for _, minimum in moves}
+    if len(minimums) == 1:  # one minimum for every move: say it once
+        minimum = minimums.pop()
+        which = f"logs of {_size_text(minimum)} or more" if minimum else "logs"
+        return f"The logs bucket moves {which} " + " and ".join(move for move, _ in moves)
+    return "The logs bucket moves logs " + " and ".join(
+        move + (f" (those of {_size_text(minimum)} or more)" if minimum else "")
+        for move, minimum in moves
+    )
 
 
 def artifact_expires_at(last_modified: datetime | None) -> datetime | None:

@@ -43,6 +43,11 @@ def restore_url(deployment: DeploymentSchema) -> str:
     )
 
 
+def logs_lifecycle_text() -> str:
+    """The logs bucket's lifecycle in one sentence (for the pages of an archived log)."""
+    return archive.logs_lifecycle_text()
+
+
 def retention_context(
     request: HttpRequest,
     deployment: DeploymentSchema,
@@ -52,14 +57,18 @@ def retention_context(
     moment: datetime | None = None,
 ) -> dict[str, Any]:
     """What _log_retention.html and _artifacts.html show: the log's class, its next class and
-    when, its restore state; each artifact's expiry; whether the artifacts have expired."""
+    when (or why it stays: too small for the bucket's lifecycle), its restore state; each
+    artifact's expiry; whether the artifacts have expired."""
     moment = moment or now()
     retention = None
     if log is not None and not log.missing:
-        retention = archive.log_retention(log.storage_class, log.last_modified, log.restore)
+        retention = archive.log_retention(
+            log.storage_class, log.last_modified, log.restore, size=log.size
+        )
     gone_at = archive.deployment_artifacts_expire_at(deployment.created_at)
     return {
         "log_retention": retention,
+        "logs_lifecycle": archive.logs_lifecycle_text(),
         "can_restore": request.user.has_perm(RESTORE_LOG),
         "restore_url": restore_url(deployment),
         "artifact_rows": [

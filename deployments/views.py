@@ -514,6 +514,7 @@ def _chunk_page(
         {
             **context,
             "chunk": chunk,
+            "logs_lifecycle": archive_views.logs_lifecycle_text(),
             "nav": nav,
             "count_url": count_url,
             "numbered": chunk.first_line is not None,

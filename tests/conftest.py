@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from infra.core import aws
 from infra.core.resources import BUCKETS, TABLES
-from infra.local import localaws
+from infra.local import localaws, s3policy
 from infra.local.localaws import LocalService
 
 # The engines the repository suite runs on. "ddblocal" is AWS's own DynamoDB Local engine over
@@ -78,13 +78,29 @@ def dynamodb_local(dynamodb_local_installed: Path) -> Iterator[LocalService]:
     service.stop()
 
 
+def _over_tls() -> bool:
+    """Whether in-process moto is answering a TLS request: boto3's own https:// S3 endpoint,
+    unless a test points AWS_ENDPOINT_URL_S3 at a plain-HTTP one."""
+    return not os.environ.get("AWS_ENDPOINT_URL_S3", "https://").startswith("http://")
+
+
 @pytest.fixture
 def mocked_aws() -> Iterator[None]:
-    """moto in-process, with fresh clients that talk to it."""
+    """moto in-process, with fresh clients that talk to it.
+
+    moto 5.2 takes a bucket policy's conditional Deny for an unconditional one: the buckets'
+    TLS-only policy (put by provision) would refuse every object request. infra.local.s3policy
+    makes moto evaluate aws:SecureTransport as AWS does, so object requests over TLS go through
+    and plain-HTTP ones are refused.
+    """
     aws.reset_clients()
-    with mock_aws():
-        yield
-    aws.reset_clients()
+    undo = s3policy.install(_over_tls)
+    try:
+        with mock_aws():
+            yield
+    finally:
+        undo()
+        aws.reset_clients()
 
 
 @pytest.fixture(params=ENGINES)

@@ -117,3 +117,62 @@ def tag_buckets(stage: str = STAGE, *, tags: dict[str, str] | None = None) -> No
             Bucket=bucket.name(stage),
             Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]},
         )
+
+
+# S3 answers GetBucketLifecycleConfiguration with the configuration's minimum object size for
+# transitions, the x-amz-transition-default-minimum-object-size header: the value the last
+# PutBucketLifecycleConfiguration sent in that header, or all_storage_classes_128K when it sent
+# none (S3 API Reference, PutBucketLifecycleConfiguration and GetBucketLifecycleConfiguration,
+# "TransitionDefaultMinimumObjectSize"; S3 User Guide, "Transitioning objects using Amazon S3
+# Lifecycle": the default since September 2024). moto stores no value and always answers
+# all_storage_classes_128K, so a bucket whose value differs could never be seen.
+TRANSITION_MINIMUM_HEADER = "x-amz-transition-default-minimum-object-size"
+S3_DEFAULT_TRANSITION_MINIMUM = "all_storage_classes_128K"
+
+
+class LifecycleMinimum:
+    """Plays S3's TransitionDefaultMinimumObjectSize over moto: `sent` holds what each Put sent
+    on the wire (bucket -> header value or None), `live` what each bucket now has."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, str | None] = {}
+        self.live: dict[str, str] = {}
+
+    @staticmethod
+    def note_bucket(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["lifecycle_bucket"] = params["Bucket"]
+
+    def put(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        # The serialized request: the header as it goes on the wire.
+        value = params["headers"].get(TRANSITION_MINIMUM_HEADER)
+        self.sent[context["lifecycle_bucket"]] = value
+        self.live[context["lifecycle_bucket"]] = value or S3_DEFAULT_TRANSITION_MINIMUM
+
+    def answer(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        bucket = context.get("lifecycle_bucket")
+        if "Rules" in parsed and bucket is not None:
+            parsed["TransitionDefaultMinimumObjectSize"] = self.live.get(
+                bucket, S3_DEFAULT_TRANSITION_MINIMUM
+            )
+
+
+@contextmanager
+def s3_lifecycle_minimum() -> Iterator[LifecycleMinimum]:
+    """S3's TransitionDefaultMinimumObjectSize on every client made here (see LifecycleMinimum)."""
+    stub = LifecycleMinimum()
+    events = [
+        ("before-parameter-build.s3.PutBucketLifecycleConfiguration", stub.note_bucket),
+        ("before-parameter-build.s3.GetBucketLifecycleConfiguration", stub.note_bucket),
+        ("before-call.s3.PutBucketLifecycleConfiguration", stub.put),
+        ("after-call.s3.GetBucketLifecycleConfiguration", stub.answer),
+    ]
+    clients = (aws.s3(), aws.admin_s3())
+    for client in clients:
+        for event, handler in events:
+            client.meta.events.register(event, handler, unique_id=f"test-minimum-{event}")
+    try:
+        yield stub
+    finally:
+        for client in clients:
+            for event, _ in events:
+                client.meta.events.unregister(event, unique_id=f"test-minimum-{event}")

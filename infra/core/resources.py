@@ -184,6 +184,9 @@ class Bucket:
     prefix: str
     rules: tuple[LifecycleRule, ...] = field(default_factory=tuple)
     versioning: bool = False
+    # S3's TransitionDefaultMinimumObjectSize for the bucket's lifecycle configuration, or None
+    # for a bucket whose rules make no transition (the value is then neither sent nor checked).
+    transition_minimum_object_size: str | None = None
 
     def name(self, stage: str | None = None, suffix: str | None = None) -> str:
         stage = stage or settings.ANCHOR_STAGE
@@ -197,6 +200,29 @@ class Bucket:
     def lifecycle_configuration(self) -> dict[str, Any]:
         return {"Rules": [rule.to_api() for rule in self.rules]}
 
+    def lifecycle_kwargs(self) -> dict[str, Any]:
+        """Arguments of PutBucketLifecycleConfiguration beside the bucket's name: the rules and,
+        when declared, the minimum object size a transition applies to (a top-level parameter)."""
+        kwargs: dict[str, Any] = {"LifecycleConfiguration": self.lifecycle_configuration()}
+        if self.transition_minimum_object_size is not None:
+            kwargs["TransitionDefaultMinimumObjectSize"] = self.transition_minimum_object_size
+        return kwargs
+
+    def transition_minimum_bytes(self, storage_class: str) -> int:
+        """The smallest object S3 moves into `storage_class` under this bucket's declaration
+        (0 when objects of any size move)."""
+        if self.transition_minimum_object_size == TRANSITION_MINIMUM_BY_CLASS and (
+            storage_class in {"GLACIER", "DEEP_ARCHIVE"}
+        ):
+            return 0
+        return TRANSITION_MINIMUM_BYTES
+
+    def policy_document(self, name: str, partition: str = "aws") -> dict[str, Any]:
+        """The bucket policy: deny every request that does not come over TLS, on the bucket and
+        its objects (the statement SST's Bucket component adds)."""
+        arn = f"arn:{partition}:s3:::{name}"
+        return {"Version": "2012-10-17", "Statement": [deny_insecure_transport(arn)]}
+
 
 PUBLIC_ACCESS_BLOCK = {
     "BlockPublicAcls": True,
@@ -207,6 +233,30 @@ PUBLIC_ACCESS_BLOCK = {
 BUCKET_ENCRYPTION = {
     "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}],
 }
+
+# S3's TransitionDefaultMinimumObjectSize values (PutBucketLifecycleConfiguration). Since
+# September 2024 S3 applies all_storage_classes_128K to a configuration put without one: objects
+# under 128 KB make no lifecycle transition at all. varies_by_storage_class lets them into
+# GLACIER and DEEP_ARCHIVE. docs/storage.md has the arithmetic behind the logs bucket's choice.
+TRANSITION_MINIMUM_128K = "all_storage_classes_128K"
+TRANSITION_MINIMUM_BY_CLASS = "varies_by_storage_class"
+TRANSITION_MINIMUM_BYTES = 128 * 1024
+# Every object belongs to the bucket's owner and ACLs are off (S3 Object Ownership).
+OBJECT_OWNERSHIP = "BucketOwnerEnforced"
+DENY_INSECURE_TRANSPORT_SID = "DenyInsecureTransport"
+
+
+def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
+    """The bucket policy statement refusing plain-HTTP requests (aws:SecureTransport false)."""
+    return {
+        "Sid": DENY_INSECURE_TRANSPORT_SID,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
 
 # Index names are decided in DESIGN.md; other code queries them by these constants.
 USER_ID_INDEX = "UserIdIndex"
@@ -255,6 +305,9 @@ LOGS = Bucket(
             "archive-logs", "logs/", transitions=((30, "GLACIER"), (365, "DEEP_ARCHIVE"))
         ),
     ),
+    # Logs under 128 KB stay in STANDARD: for them GLACIER's per-object overhead costs more than
+    # STANDARD does (docs/storage.md). Declared, not left to S3's default, so --check sees it.
+    transition_minimum_object_size=TRANSITION_MINIMUM_128K,
 )
 BUCKETS = (ARTIFACTS, LOGS)
 

@@ -357,11 +357,11 @@ def start_moto_server(
     `data_dir` and survive a restart (infra.local.s3server; moto's other services stay in memory).
     """
     port = port or free_port()
-    if data_dir is None:
-        command = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
-    else:
+    # infra.local.s3server, also in memory: it evaluates the buckets' TLS-only policy as AWS
+    # does, where moto's own server refuses every object request once a bucket has it.
+    command = [sys.executable, "-m", "infra.local.s3server", "-H", LOOPBACK, "-p", str(port)]
+    if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "infra.local.s3server", "-H", LOOPBACK, "-p", str(port)]
         command += ["--data-dir", str(data_dir)]
     return _launch(
         MOTO_SERVER, command, port=port, answers=s3_answers, log_path=log_path, cwd=PROJECT_DIR

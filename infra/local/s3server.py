@@ -1,5 +1,7 @@
 """moto's server with its S3 store kept on disk: `python -m infra.local.s3server --data-dir D`.
 
+Without --data-dir it keeps everything in memory, as `python -m moto.server` does. Either way a
+bucket policy's aws:SecureTransport condition is evaluated as AWS does (infra.local.s3policy).
 moto keeps S3 in memory; this wraps its WSGI app so that every bucket and object survives a
 restart, as DynamoDB Local's data does. The S3 backend is pickled (moto's own keys support it)
 to `D/s3-state.pickle`, written atomically a moment after the last mutating request, at most
@@ -20,6 +22,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from infra.local import s3policy
 
 STATE_FILE = "s3-state.pickle"
 QUIET_SECONDS = 0.5  # save once writes have paused this long
@@ -150,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
-    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--data-dir", type=Path, help="keep S3 here (default: in memory only)")
     args = parser.parse_args(argv)
 
     from moto.moto_server.werkzeug_app import (
@@ -161,20 +165,29 @@ def main(argv: list[str] | None = None) -> None:
     from werkzeug.serving import make_server
 
     os.environ.setdefault("MOTO_PORT", str(args.port))
-    store = PersistentS3(args.data_dir)
-    started = time.monotonic()
-    restored = store.load()
-    print(
-        f"restored {restored} S3 objects from {store.path} in {time.monotonic() - started:.1f}s",
-        flush=True,
+    store = None if args.data_dir is None else PersistentS3(args.data_dir)
+    if store is not None:
+        started = time.monotonic()
+        restored = store.load()
+        print(
+            f"restored {restored} S3 objects from {store.path} in "
+            f"{time.monotonic() - started:.1f}s",
+            flush=True,
+        )
+    # The buckets' TLS-only policy, evaluated as AWS does (infra.local.s3policy).
+    moto_app, secure = s3policy.transport_middleware(
+        DomainDispatcherApplication(create_backend_app)
     )
-    app = store.middleware(DomainDispatcherApplication(create_backend_app))
+    s3policy.install(secure)
+    app = moto_app if store is None else store.middleware(moto_app)
     server = make_server(
         args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler
     )
     stop = threading.Event()
-    saver = threading.Thread(target=store.keep_saving, args=(stop,), daemon=True)
-    saver.start()
+    saver = None
+    if store is not None:
+        saver = threading.Thread(target=store.keep_saving, args=(stop,), daemon=True)
+        saver.start()
 
     def finish(signum: int, frame: object) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
@@ -185,10 +198,11 @@ def main(argv: list[str] | None = None) -> None:
         server.serve_forever()
     finally:
         stop.set()
-        saver.join()
-        if store.due() or store._first_unsaved is not None:
-            store.save()
-        print("S3 state saved", flush=True)
+        if store is not None and saver is not None:
+            saver.join()
+            if store.due() or store._first_unsaved is not None:
+                store.save()
+            print("S3 state saved", flush=True)
     sys.exit(0)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -12,12 +13,14 @@ from botocore.exceptions import (
 from infra.core.resources import (
     BUCKET_ENCRYPTION,
     BUCKETS,
+    OBJECT_OWNERSHIP,
     PUBLIC_ACCESS_BLOCK,
     TABLES,
     Bucket,
     Table,
     resource_tags,
 )
+from infra.provisioning.diff import policy_statements
 from infra.provisioning.plan import StageInspector
 from infra.provisioning.report import (
     _IDENTITY,
@@ -163,6 +166,13 @@ class StageApplier(StageInspector):
             repairs = {"public_access_block", "encryption", "lifecycle"}
             if bucket.versioning:
                 repairs.add("versioning")
+            repairs |= {"ownership", "policy", "tags"}
+        if "ownership" in repairs:
+            self.progress(f"bucket {name}: object ownership {OBJECT_OWNERSHIP} (ACLs off)")
+            self.s3.put_bucket_ownership_controls(
+                Bucket=name,
+                OwnershipControls={"Rules": [{"ObjectOwnership": OBJECT_OWNERSHIP}]},
+            )
         if "public_access_block" in repairs:
             self.progress(f"bucket {name}: blocking public access")
             self.s3.put_public_access_block(
@@ -176,12 +186,22 @@ class StageApplier(StageInspector):
         if "lifecycle" in repairs:
             self.progress(f"bucket {name}: setting lifecycle rules")
             self.s3.put_bucket_lifecycle_configuration(
-                Bucket=name, LifecycleConfiguration=self._lifecycle_to_put(bucket, name, outcome)
+                Bucket=name,
+                **{
+                    **bucket.lifecycle_kwargs(),
+                    "LifecycleConfiguration": self._lifecycle_to_put(bucket, name, outcome),
+                },
             )
         if "versioning" in repairs:
             status = "Enabled" if bucket.versioning else "Suspended"
             self.progress(f"bucket {name}: versioning {status.lower()}")
             self.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": status})
+        if "policy" in repairs:
+            self.progress(f"bucket {name}: bucket policy denying requests without TLS")
+            self._put_bucket_policy(bucket, name)
+        if "tags" in repairs:
+            self.progress(f"bucket {name}: tagging")
+            self._put_bucket_tags(name)
         after = self._bucket_report(bucket) if repairs else before
         return self._settle(after, outcome, repaired=bool(repairs) and outcome != "created")
 
@@ -215,6 +235,27 @@ class StageApplier(StageInspector):
                 GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": index["IndexName"]}}],
             )
             self._wait_for_table(name)
+
+    def _put_bucket_policy(self, bucket: Bucket, name: str) -> None:
+        """Put the declared statement, keeping every other statement the policy has."""
+        declared = bucket.policy_document(name, self.s3.meta.partition)
+        current = self._optional(
+            lambda: self.s3.get_bucket_policy(Bucket=name)["Policy"], "NoSuchBucketPolicy"
+        )
+        ours = {s["Sid"] for s in declared["Statement"]}
+        kept = [s for s in policy_statements(current) if s.get("Sid") not in ours]
+        document = {**declared, "Statement": kept + declared["Statement"]}
+        self.s3.put_bucket_policy(Bucket=name, Policy=json.dumps(document))
+
+    def _put_bucket_tags(self, name: str) -> None:
+        """Set the declared tags and keep the other ones (PutBucketTagging replaces them all)."""
+        current = self._optional(
+            lambda: self.s3.get_bucket_tagging(Bucket=name)["TagSet"], "NoSuchTagSet"
+        )
+        tags = {t["Key"]: t["Value"] for t in current or []}
+        tags.update({t["Key"]: t["Value"] for t in resource_tags(self.stage)})
+        tag_set = [{"Key": key, "Value": value} for key, value in tags.items()]
+        self.s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tag_set})
 
     def _create_bucket(self, name: str) -> None:
         kwargs: dict[str, Any] = {"Bucket": name}

@@ -9,16 +9,24 @@ from django.conf import settings
 
 from infra.core.resources import (
     BUCKET_ENCRYPTION,
+    OBJECT_OWNERSHIP,
     PUBLIC_ACCESS_BLOCK,
     Bucket,
     Index,
     Table,
+    resource_tags,
 )
 from infra.provisioning.report import (
     _INDEX_BUSY,
     NOT_DECLARED,
     Difference,
 )
+
+# How the plan and --check name the lifecycle's minimum object size and the guard rails.
+TRANSITION_MINIMUM_PROPERTY = "lifecycle minimum object size"
+POLICY_PROPERTY = "bucket policy"
+POLICY_TEXT = "deny requests without TLS (aws:SecureTransport false) on the bucket and its objects"
+OWNERSHIP_PROPERTY = "object ownership"
 
 # --- comparing (pure functions over the Describe/Get responses) ---------------------------
 
@@ -227,4 +235,95 @@ def declared_bucket_properties(bucket: Bucket, *, region: str) -> list[Differenc
         *((f"lifecycle rule {rule.id}", _rule_text(rule.to_api())) for rule in bucket.rules),
         ("versioning", "enabled" if bucket.versioning else "off"),
     ]
+    return [Difference(name, "missing", value, "create") for name, value in declared]
+
+
+# --- the lifecycle's minimum object size and the guard rails (policy, ownership, tags) -------
+
+
+def transition_minimum_differences(bucket: Bucket, live: str | None) -> list[Difference]:
+    """Compare GetBucketLifecycleConfiguration's TransitionDefaultMinimumObjectSize (None when
+    S3 did not say) with the declaration, when one is declared."""
+    declared = bucket.transition_minimum_object_size
+    if declared is None or live == declared:
+        return []
+    return [Difference(TRANSITION_MINIMUM_PROPERTY, live or "not set", declared, "lifecycle")]
+
+
+def _as_list(value: Any) -> list[str]:
+    return sorted(str(v) for v in (value if isinstance(value, list) else [value]))
+
+
+def _canonical_statement(statement: dict[str, Any]) -> str:
+    """A policy statement as S3 may hand it back (one-element lists as strings, `{"AWS": "*"}`
+    for `"*"`), in one form, without its Sid."""
+    principal = statement.get("Principal")
+    if (
+        isinstance(principal, dict)
+        and set(principal) == {"AWS"}
+        and _as_list(principal["AWS"]) == ["*"]
+    ):
+        principal = "*"
+    condition = {
+        operator: {key: _as_list(value) for key, value in values.items()}
+        for operator, values in (statement.get("Condition") or {}).items()
+    }
+    return json.dumps(
+        {
+            "Effect": statement.get("Effect"),
+            "Principal": principal,
+            "Action": _as_list(statement.get("Action", [])),
+            "Resource": _as_list(statement.get("Resource", [])),
+            "Condition": condition,
+        },
+        sort_keys=True,
+    )
+
+
+def policy_statements(policy: str | None) -> list[dict[str, Any]]:
+    """The statements of a bucket policy document as GetBucketPolicy returns it."""
+    if not policy:
+        return []
+    try:
+        statements = json.loads(policy).get("Statement", [])
+    except (ValueError, AttributeError):
+        return []
+    return statements if isinstance(statements, list) else [statements]
+
+
+def bucket_guard_differences(
+    bucket: Bucket, live: dict[str, Any], *, name: str, stage: str, partition: str
+) -> list[Difference]:
+    """Compare a bucket's policy (GetBucketPolicy), object ownership (GetBucketOwnershipControls)
+    and tags (GetBucketTagging) with the declaration. A policy passes when one of its statements
+    is the declared one; other statements and other tags are left alone."""
+    diffs: list[Difference] = []
+    wanted = [_canonical_statement(s) for s in bucket.policy_document(name, partition)["Statement"]]
+    found = {_canonical_statement(s) for s in policy_statements(live["policy"])}
+    if any(statement not in found for statement in wanted):
+        shown = "not set" if live["policy"] is None else "no statement denying non-TLS requests"
+        diffs.append(Difference(POLICY_PROPERTY, shown, POLICY_TEXT, "policy"))
+
+    rules = live["ownership"]
+    ownership = ", ".join(r.get("ObjectOwnership", "?") for r in rules or []) or "not set"
+    if ownership != OBJECT_OWNERSHIP:
+        diffs.append(Difference(OWNERSHIP_PROPERTY, ownership, OBJECT_OWNERSHIP, "ownership"))
+
+    tags = {t["Key"]: t["Value"] for t in live["tags"] or []}
+    diffs += [
+        Difference(f"tag {t['Key']}", tags.get(t["Key"], "missing"), t["Value"], "tags")
+        for t in resource_tags(stage)
+        if tags.get(t["Key"]) != t["Value"]
+    ]
+    return diffs
+
+
+def declared_bucket_guard_properties(bucket: Bucket, *, stage: str) -> list[Difference]:
+    """What creating the bucket sets beside declared_bucket_properties: the lifecycle's minimum
+    object size, the policy, the object ownership and the tags."""
+    declared: list[tuple[str, str]] = []
+    if bucket.transition_minimum_object_size is not None:
+        declared.append((TRANSITION_MINIMUM_PROPERTY, bucket.transition_minimum_object_size))
+    declared += [(POLICY_PROPERTY, POLICY_TEXT), (OWNERSHIP_PROPERTY, OBJECT_OWNERSHIP)]
+    declared += [(f"tag {t['Key']}", t["Value"]) for t in resource_tags(stage)]
     return [Difference(name, "missing", value, "create") for name, value in declared]

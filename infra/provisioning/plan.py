@@ -23,10 +23,13 @@ from infra.core.resources import (
 )
 from infra.provisioning.diff import (
     bucket_differences,
+    bucket_guard_differences,
     bucket_region,
+    declared_bucket_guard_properties,
     declared_bucket_properties,
     declared_table_properties,
     table_differences,
+    transition_minimum_differences,
 )
 from infra.provisioning.report import (
     BUCKET_NAME_PATTERN,
@@ -217,8 +220,13 @@ class StageInspector:
                 exists=False,
                 arn=arn,
                 differences=[Difference("bucket", "missing", "present", repair="create")],
-                planned=declared_bucket_properties(bucket, region=self.region),
+                planned=declared_bucket_properties(bucket, region=self.region)
+                + declared_bucket_guard_properties(bucket, stage=self.stage),
             )
+        lifecycle = self._optional(
+            lambda: self.s3.get_bucket_lifecycle_configuration(Bucket=name),
+            "NoSuchLifecycleConfiguration",
+        )
         live = {
             "region": bucket_region(self.s3.get_bucket_location(Bucket=name)),
             "public_access_block": self._optional(
@@ -233,15 +241,30 @@ class StageInspector:
                 ],
                 "ServerSideEncryptionConfigurationNotFoundError",
             ),
-            "lifecycle": self._optional(
-                lambda: self.s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"],
-                "NoSuchLifecycleConfiguration",
-            ),
+            "lifecycle": None if lifecycle is None else lifecycle.get("Rules", []),
             "versioning": self.s3.get_bucket_versioning(Bucket=name).get("Status"),
+            "policy": self._optional(
+                lambda: self.s3.get_bucket_policy(Bucket=name)["Policy"], "NoSuchBucketPolicy"
+            ),
+            "ownership": self._optional(
+                lambda: self.s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"][
+                    "Rules"
+                ],
+                "OwnershipControlsNotFoundError",
+            ),
+            "tags": self._optional(
+                lambda: self.s3.get_bucket_tagging(Bucket=name)["TagSet"], "NoSuchTagSet"
+            ),
         }
-        differences, kept = split_undeclared(
-            bucket_differences(bucket, live, region=self.region), prune=self.prune
+        differences = bucket_differences(bucket, live, region=self.region)
+        if lifecycle is not None:  # a missing configuration is already a missing rule
+            differences += transition_minimum_differences(
+                bucket, lifecycle.get("TransitionDefaultMinimumObjectSize")
+            )
+        differences += bucket_guard_differences(
+            bucket, live, name=name, stage=self.stage, partition=self.s3.meta.partition
         )
+        differences, kept = split_undeclared(differences, prune=self.prune)
         return ResourceReport(
             "bucket", bucket.role, name, exists=True, arn=arn, differences=differences, kept=kept
         )

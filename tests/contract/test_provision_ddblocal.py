@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from infra.core import aws
-from infra.core.resources import BUCKETS, TABLES
+from infra.core.resources import BUCKETS, OBJECT_OWNERSHIP, TABLES
 from infra.local import localaws
 from infra.local.localaws import LocalService
 from tests.provisioning import resource_lines, resource_names, tag_buckets
@@ -90,9 +90,18 @@ def test_provision_check_repair_and_teardown_on_dynamodb_local(local_aws: None) 
     assert ":ddblocal:" in arn  # why the region is checked through the client, not the ARN
     assert arn in out
 
-    # 2. check: all match.
+    # 2. check: all match. The buckets' guard rails read back from moto's server (which
+    # evaluates the TLS-only policy as AWS does, infra.local.s3policy).
     out, _ = run("provision", "--stage", STAGE, "--check")
     assert f"Stage {STAGE} matches the declaration." in out
+    for bucket in BUCKETS:
+        name = bucket.name(STAGE)
+        policy = json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])
+        assert policy == bucket.policy_document(name)
+        ownership = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]
+        assert ownership["Rules"] == [{"ObjectOwnership": OBJECT_OWNERSHIP}]
+        tags = s3.get_bucket_tagging(Bucket=name)["TagSet"]
+        assert {t["Key"]: t["Value"] for t in tags} == {"app": "anchor-deploy", "stage": STAGE}
 
     # 3. a second provision changes nothing.
     out, _ = run("provision", "--stage", STAGE)
@@ -108,6 +117,7 @@ def test_provision_check_repair_and_teardown_on_dynamodb_local(local_aws: None) 
     )
     s3.delete_bucket_lifecycle(Bucket=BUCKETS[1].name(STAGE))
     s3.delete_public_access_block(Bucket=BUCKETS[0].name(STAGE))
+    s3.delete_bucket_policy(Bucket=BUCKETS[0].name(STAGE))
 
     # 5. check fails, listing every difference; a dry run plans the repair and changes nothing.
     error, out, _ = run_fails("provision", "--stage", STAGE, "--check", "--json")
@@ -119,6 +129,7 @@ def test_provision_check_repair_and_teardown_on_dynamodb_local(local_aws: None) 
         (deployments, "index UserDeploymentsIndex"),
         (BUCKETS[1].name(STAGE), "lifecycle rule archive-logs"),
         (BUCKETS[0].name(STAGE), "public access block"),
+        (BUCKETS[0].name(STAGE), "bucket policy"),
     }
     out, _ = run("provision", "--stage", STAGE, "--dry-run")
     assert resource_lines(out)[deployments] == "update"

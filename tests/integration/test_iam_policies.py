@@ -26,6 +26,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import URLPattern, get_resolver, resolve, reverse
 
+from anchor_site.logs import request_id
 from deployments import repository as deployments
 from deployments import storage
 from deployments.schemas import DeploymentSchema, DeploymentStatus
@@ -144,8 +145,13 @@ def orchestrator_finishes_first(recorder: iam.Recorder, racing: DeploymentSchema
     def finish(**_: Any) -> None:
         if not done:
             done.append(True)
-            with recorder.paused():
-                deployments.update_deployment_status(racing.deployment_id, S.READY)
+            # The orchestrator is another process: its unscoped look-up is not the request's.
+            outside_the_request = request_id.set(None)
+            try:
+                with recorder.paused():
+                    deployments.update_deployment_status(racing.deployment_id, S.READY)
+            finally:
+                request_id.reset(outside_the_request)
 
     events = aws.dynamodb().meta.events
     events.register("before-call.dynamodb.TransactWriteItems", finish, unique_id="iam-race")

@@ -297,7 +297,8 @@ def test_a_log_in_standard_needs_no_restore(client_as, project, restore_calls):
 
 def test_the_page_shows_each_artifacts_expiry_and_the_logs_next_class(client_as, project):
     deployment = deployments.create_deployment(TENANT, project.project_id, PUSH)
-    storage.put_build_log(deployment, "Cloning\n")
+    # 128 KB or more: the size the logs bucket's lifecycle moves (LOGS.transition_minimum_*).
+    storage.put_build_log(deployment, "Compiling pages\n" * (128 * 1024 // 16))
     storage.put_artifact(deployment, "index.html", b"<html></html>")
     artifact = storage.list_artifacts(TENANT, deployment)[0]
     log = storage.get_build_log(TENANT, deployment, tail_lines=0)
@@ -309,8 +310,43 @@ def test_the_page_shows_each_artifacts_expiry_and_the_logs_next_class(client_as,
     assert expires.astimezone(UTC).hour == 0
     assert "Expires" in page and f"{expires.astimezone(_sgt()):%Y-%m-%d %H:%M:%S} SGT" in page
     assert "Storage class <strong>STANDARD</strong>" in page
+    assert log.size == 128 * 1024
     assert "moves to GLACIER on" in page
     assert f"{moves.astimezone(_sgt()):%Y-%m-%d %H:%M:%S} SGT" in page
+    assert "stays in STANDARD" not in page
+
+
+def test_a_log_under_128_kb_is_not_promised_a_move_and_the_page_says_why(client_as, project):
+    deployment = deployments.create_deployment(TENANT, project.project_id, PUSH)
+    storage.put_build_log(deployment, "Compiling pages\n" * (128 * 1024 // 16 - 1))
+    log = storage.get_build_log(TENANT, deployment, tail_lines=0)
+
+    page = text_of(client_as("support").get(url("detail", TENANT, deployment.deployment_id)))
+
+    assert log.size == 128 * 1024 - 16
+    assert "Storage class <strong>STANDARD</strong>" in page
+    assert "moves to GLACIER" not in page
+    assert (
+        "stays in STANDARD: logs under 128 KB are not moved to GLACIER (the logs bucket's "
+        "lifecycle minimum object size" in page
+    )
+    moves = archive.lifecycle_due(log.last_modified, 30)
+    assert f"{moves.astimezone(_sgt()):%Y-%m-%d %H:%M:%S} SGT" not in page
+
+
+def test_an_archived_log_page_states_the_size_the_lifecycle_moves(client_as, archived):
+    deployment = archived("GLACIER")
+
+    detail = text_of(client_as("support").get(url("detail", TENANT, deployment.deployment_id)))
+    viewer = text_of(client_as("support").get(url("log_view", TENANT, deployment.deployment_id)))
+
+    sentence = (
+        "The logs bucket moves logs of 128 KB or more to GLACIER after 30 days and to "
+        "DEEP_ARCHIVE after 365 days"
+    )
+    assert sentence in detail and sentence in viewer
+    # This one is in GLACIER (put there directly) and small: it is not moved on either.
+    assert "stays in GLACIER: logs under 128 KB are not moved to DEEP_ARCHIVE" in detail
 
 
 def test_the_deployment_page_still_costs_two_dynamodb_calls(client_as, archived, dynamodb_calls):

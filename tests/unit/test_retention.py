@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -63,3 +64,28 @@ def test_the_dates_come_from_the_declaration_not_from_constants_of_their_own():
 )
 def test_deep_archive_allows_only_standard_or_bulk(storage_class, wanted, used):
     assert archive.restore_tier(storage_class, wanted) == used
+
+
+@pytest.mark.parametrize(
+    ("size", "moves"),
+    [(0, False), (2_400, False), (128 * 1024 - 1, False), (128 * 1024, True), (10**7, True)],
+)
+def test_only_logs_of_the_declared_minimum_size_or_more_get_a_moving_date(size, moves):
+    written = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
+
+    retention = archive.log_retention("STANDARD", written, size=size)
+
+    assert retention.next_class == "GLACIER"
+    assert (retention.moves_at is not None) is moves
+    assert retention.below_minimum == (None if moves else 128 * 1024)
+    assert moves or retention.minimum_text == "128 KB"
+
+
+def test_varies_by_storage_class_lets_small_logs_move_to_glacier():
+    logs = replace(LOGS, transition_minimum_object_size="varies_by_storage_class")
+
+    assert logs.transition_minimum_bytes("GLACIER") == 0
+    assert logs.transition_minimum_bytes("DEEP_ARCHIVE") == 0
+    assert logs.transition_minimum_bytes("STANDARD_IA") == 128 * 1024
+    assert LOGS.transition_minimum_bytes("GLACIER") == 128 * 1024
+    assert LOGS.transition_minimum_object_size == "all_storage_classes_128K"
