@@ -43,6 +43,15 @@ def record_type_of(object_id: str) -> str:
     return RecordType.NONE
 
 
+def change_message(action: str, before: dict[str, Any], after: dict[str, Any]) -> str:
+    """An entry's one-line message: the action, then "key: before → after" for each change."""
+    changes = [
+        f"{key}: {before.get(key, '—')} → {after.get(key, '—')}"
+        for key in sorted(set(before) | set(after))
+    ]
+    return f"{action}" + (f" ({'; '.join(changes)})" if changes else "")
+
+
 def audit(
     user: AbstractBaseUser,
     *,
@@ -57,13 +66,12 @@ def audit(
     record_type: str | None = None,
     model: type | None = None,  # accepted for older callers; the kind says what it was about
 ) -> AuditEntry:
-    """Record a staff action: who, when, what kind, which tenant and record, why, before → after."""
+    """Record what a staff member did, as done: who, when, what kind, which tenant and record,
+    why, before → after. Look-ups, visits, exports and logins are recorded this way, whatever
+    their own outcome; staff actions that write to AWS go through staff.outbox instead, whose
+    entry is pending until the write is known to have happened."""
     before, after = dict(before or {}), dict(after or {})
-    changes = [
-        f"{key}: {before.get(key, '—')} → {after.get(key, '—')}"
-        for key in sorted(set(before) | set(after))
-    ]
-    message = f"{action}" + (f" ({'; '.join(changes)})" if changes else "")
+    message = change_message(action, before, after)
     return AuditEntry.objects.create(
         user_id=user.pk,
         username=user.get_username(),
