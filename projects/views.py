@@ -34,7 +34,8 @@ from projects import repository as projects
 from projects.forms import ProjectEditForm
 from projects.pagination import build_pager, current_cursor, without
 from projects.schemas import ProjectSchema
-from staff import actions, lookups
+from staff import actions, lookups, outbox
+from staff.models import Outcome
 from staff.outbox import AuditPending
 from staff.permissions import EDIT_PROJECT, FIND, VIEW
 
@@ -251,7 +252,12 @@ def project_edit(request: HttpRequest, user_id: str, project_id: str) -> HttpRes
     changes = form.changes(project)
     detail_url = reverse("admin:projects_project_detail", args=[user_id, project_id])
     if not changes:
-        messages.info(request, "Nothing changed: the project is as it was.")
+        key = form.cleaned_data.get("request_key")
+        earlier = outbox.settle(request.user, key) if key else None
+        if earlier is not None and earlier.outcome == Outcome.DONE:
+            messages.success(request, f"Saved project “{project.name}” (this form saved it).")
+        else:
+            messages.info(request, "Nothing changed: the project is as it was.")
         return HttpResponseRedirect(detail_url)
     try:
         updated = actions.edit_project(

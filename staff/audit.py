@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.base_user import AbstractBaseUser
 
-from infra.core.errors import NotFound, ValidationError
+from infra.core.errors import NotFound, Unavailable, ValidationError
 from infra.core.ids import DEPLOYMENT_ID_PATTERN, PROJECT_ID_PATTERN, valid_user_id
 from infra.core.scope import cross_tenant
 from staff.models import AuditEntry, AuditKind, RecordType
@@ -15,6 +15,11 @@ from staff.models import AuditEntry, AuditKind, RecordType
 T = TypeVar("T")
 
 REASON_MIN, REASON_MAX = 3, 500
+
+
+class AuditUnavailable(Unavailable):
+    """Django's database (the audit trail) cannot be written: the action was refused before any
+    AWS write."""
 
 
 def clean_reason(reason: str | None) -> str:

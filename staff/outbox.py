@@ -42,7 +42,7 @@ from deployments import storage
 from infra.core.errors import NotFound, RepositoryError, RequestKeyReused, Unavailable
 from infra.core.ids import new_write_token, valid_user_id
 from infra.core.receipts import find_receipt
-from staff.audit import change_message, record_type_of
+from staff.audit import AuditUnavailable, change_message, record_type_of
 from staff.models import AuditEntry, Outcome
 
 T = TypeVar("T")
@@ -55,11 +55,6 @@ PENDING_GRACE = timedelta(minutes=2)
 
 # How the sweeper finds an action's write in AWS.
 RECEIPT, GUARD, RESTORE = "receipt", "guard", "restore"
-
-
-class AuditUnavailable(Unavailable):
-    """Django's database (the audit trail) cannot be written: the action was refused before any
-    AWS write."""
 
 
 class AuditPending(Exception):
@@ -321,17 +316,33 @@ def _resolve(row: AuditEntry, *, final: bool, grace: timedelta = PENDING_GRACE) 
     return row.outcome
 
 
+def settle(staff: AbstractBaseUser, request_key: str) -> AuditEntry | None:
+    """The staff member's entry of the request with this key, resolved now if pending (a replay
+    that has nothing left to write, e.g. an edit whose change is already stored); None when no
+    such request was made. AuditUnavailable when Django's database cannot be read."""
+    try:
+        row = AuditEntry.objects.filter(request_key=request_key, user_id=staff.pk).first()
+        if row is not None and row.outcome == Outcome.PENDING:
+            _resolve(row, final=False)
+    except DatabaseError as error:
+        raise AuditUnavailable(
+            "the audit trail cannot be read right now", cause=error
+        ) from error
+    return row
+
+
 def resolve_pending(*, older_than: timedelta = PENDING_GRACE) -> Counter[str]:
     """The sweeper: settle every pending entry of a staff action (oldest first), and count the
-    outcomes ("done", "not_done", "pending" for those still too young or whose trace could not
-    be read). Callable from the shell and the tests; `manage.py resolve_pending_audit` runs it."""
+    outcomes by value ("done", "not_done", "pending" for those still too young or whose trace
+    could not be read). Callable from the shell and the tests; `manage.py resolve_pending_audit`
+    runs it."""
     outcomes: Counter[str] = Counter()
     for row in AuditEntry.objects.filter(outcome=Outcome.PENDING).order_by("id").iterator():
         try:
-            outcomes[_resolve(row, final=True, grace=older_than)] += 1
+            outcomes[str(_resolve(row, final=True, grace=older_than))] += 1
         except RepositoryError as error:
             logger.warning("pending audit entry %s could not be resolved: %s", row.pk, error)
-            outcomes[Outcome.PENDING] += 1
+            outcomes[str(Outcome.PENDING)] += 1
     return outcomes
 
 
@@ -348,4 +359,5 @@ __all__ = [
     "perform",
     "redeployed",
     "resolve_pending",
+    "settle",
 ]

@@ -10,7 +10,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from infra.core.errors import RepositoryError
-from staff.models import Outcome
 from staff.outbox import PENDING_GRACE, resolve_pending
 
 
@@ -42,9 +41,9 @@ class Command(BaseCommand):
         except RepositoryError as error:
             raise CommandError(f"AWS could not be asked: {error}") from error
         result = {
-            "done": counts[Outcome.DONE],
-            "did_not_happen": counts[Outcome.NOT_DONE],
-            "still_pending": counts[Outcome.PENDING],
+            "done": counts["done"],
+            "did_not_happen": counts["not_done"],
+            "still_pending": counts["pending"],
         }
         if options["json"]:
             self.stdout.write(json.dumps(result))
