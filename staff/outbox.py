@@ -121,13 +121,18 @@ def perform(
     key = request_key or new_request_key()
     row, fresh = _open(staff, kind, tenant, record_id, params, key, entry, trace)
     if not fresh:
-        if row.outcome == Outcome.PENDING:
-            _resolve(row, final=False)
         if row.outcome == Outcome.DONE:
+            return replayed(row)
+        found = _trace(row) if row.outcome == Outcome.PENDING else None
+        if found is not None:  # the first try did it: complete its entry in place
+            try:
+                _confirm(row, found)
+            except DatabaseError as error:
+                raise AuditPending(replayed(row), row.pk) from error
             return replayed(row)
         if row.outcome == Outcome.NOT_DONE:
             _reopen(row)
-        # Still pending with no trace: the write is made now, with the entry's own token.
+        # Pending with no trace: the write is made now, with the entry's own token.
     try:
         result = write(row.write_token)
     except Unavailable:
@@ -325,9 +330,7 @@ def settle(staff: AbstractBaseUser, request_key: str) -> AuditEntry | None:
         if row is not None and row.outcome == Outcome.PENDING:
             _resolve(row, final=False)
     except DatabaseError as error:
-        raise AuditUnavailable(
-            "the audit trail cannot be read right now", cause=error
-        ) from error
+        raise AuditUnavailable("the audit trail cannot be read right now", cause=error) from error
     return row
 
 

@@ -191,7 +191,8 @@ def test_the_database_down_from_the_start_is_the_503_page_and_nothing_is_written
         response = client.post(plan.url, plan.data)
 
     assert response.status_code == 503
-    assert "nothing was done" in response.content.decode()
+    page = response.content.decode()
+    assert "nothing was done" in page and "anchor/dashboard.css" in page  # admin-styled
     assert plan.effect() == 0
     assert not AuditEntry.objects.exists()
 
@@ -266,6 +267,27 @@ def test_a_replay_after_a_refused_audit_insert_does_the_action_once(client, proj
     client.post(plan.url, plan.data)
 
     assert plan.effect() == 1
+    assert AuditEntry.objects.get().outcome == Outcome.DONE
+
+
+def test_a_replay_whose_confirmation_fails_again_still_says_done_and_a_later_one_settles_it(
+    project, operations_user
+):
+    queued = _deployment(project, S.QUEUED)
+    key = outbox.new_request_key()
+
+    def cancel() -> Any:
+        return actions.cancel_deployment(
+            operations_user, TENANT, queued.deployment_id, reason=REASON, request_key=key
+        )
+
+    for _try in range(2):  # the first try and its replay: done, the entry stays pending
+        with database_fails("confirm"), pytest.raises(outbox.AuditPending) as pending:
+            cancel()
+        assert pending.value.result.status is S.CANCELED
+    assert AuditEntry.objects.get().outcome == Outcome.PENDING
+
+    assert cancel().status is S.CANCELED
     assert AuditEntry.objects.get().outcome == Outcome.DONE
 
 
