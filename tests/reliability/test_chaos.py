@@ -1,10 +1,11 @@
 """The chaos run: simulated staff (pages, edits, cancels) and a simulated build orchestrator
 (creates, status changes) at once, against DynamoDB Local, with about 30 % of calls meeting a
 fault (throttling, a 500 before or after the write took effect, a timeout after it took effect)
-and 15 % of the audit trail's writes in Django's database failing. Staff cancel through the
-pages and edit through the use case, and send a quarter of their requests twice (same key).
-After the audit sweeper has run, every staff action stored in DynamoDB (its action receipt) must
-have exactly one audit entry that says done, and every such entry an action. It ends with an
+and 15 % of the audit trail's writes in Django's database failing. Staff cancel and redeploy
+through the pages and edit through the use case, and send a quarter of their requests twice (same
+key). After the audit sweeper has run, every staff action stored in DynamoDB (its action receipt,
+or a redeploy's request guard) must have exactly one audit entry that says done, and every such
+entry an action. It ends with an
 anomaly table, which must be all zeros. `make chaos` runs 10,000 operations; `make test` a
 smaller count."""
 
@@ -71,21 +72,17 @@ class AuditStoreFaults:
         return execute(sql, params, many, context)
 
 
-def receipt_tokens(project_id: str) -> set[str]:
-    """The write tokens of every staff action stored in the project's partition."""
-    pages = (
-        aws.dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=DEPLOYMENTS.name(),
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-            ExpressionAttributeValues={":pk": {"S": project_id}, ":prefix": {"S": RECEIPT_PREFIX}},
-            ConsistentRead=True,
-        )
+def stored_suffixes(project_id: str, prefix: str) -> set[str]:
+    """The sort keys starting with `prefix` in the project's partition, without it: the tokens
+    of the staff actions' receipts (ACTION#), the keys of the redeploys' guards (REQUEST#)."""
+    paginator = aws.dynamodb().get_paginator("query")
+    pages = paginator.paginate(
+        TableName=DEPLOYMENTS.name(),
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": project_id}, ":prefix": {"S": prefix}},
+        ConsistentRead=True,
     )
-    return {
-        item["SK"]["S"][len(RECEIPT_PREFIX) :] for page in pages for item in page.get("Items", [])
-    }
+    return {item["SK"]["S"][len(prefix) :] for page in pages for item in page.get("Items", [])}
 
 
 def test_ten_thousand_operations_under_thirty_percent_faults_end_with_no_anomaly(
@@ -153,16 +150,33 @@ def test_ten_thousand_operations_under_thirty_percent_faults_end_with_no_anomaly
                     anomalies[f"orchestrator call failed: {type(error).__name__}"] += 1
                     failed.append(f"orchestrator: {error}")
 
-    def acknowledge(key: str, deployment_id: str, what: str, audit_key: tuple[str, str]) -> None:
+    def acknowledge(key: str, what: str, audit_key: tuple[str, str], **told: str) -> None:
         with lock:
             if key in acked_keys:
                 return  # a replay of a request already acknowledged
             acked_keys.add(key)
-            if deployment_id:
-                acknowledged[deployment_id] = S.CANCELED
-                ok_moves[deployment_id].append(S.CANCELED)
+            if "canceled" in told:
+                acknowledged[told["canceled"]] = S.CANCELED
+                ok_moves[told["canceled"]].append(S.CANCELED)
+            if "created" in told:  # a redeploy: a new deployment of the project, queued
+                owned[told["project"]].append(told["created"])
+                acknowledged[told["created"]] = S.QUEUED
             staff_acked[what] += 1
             audit_expected[audit_key] += 1
+
+    def redeploy_on_the_page(
+        client: Client, tenant: str, project_id: str, source: str, key: str
+    ) -> None:
+        url = reverse("admin:deployments_deployment_redeploy", args=[tenant, source])
+        response = client.post(url, {"reason": "test: build it again", "request_key": key})
+        actions_answered[response.status_code] += 1
+        if response.status_code == 302 and "/deployments/dpl_" in response["Location"]:
+            created = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+            if created != source:
+                title = f"Redeployed {source} as {created}"
+                acknowledge(key, "redeploy", (created, title), created=created, project=project_id)
+                return
+        done[f"redeploy answered {response.status_code}"] += 1
 
     def cancel_on_the_page(client: Client, tenant: str, deployment_id: str, key: str) -> None:
         url = reverse("admin:deployments_deployment_cancel", args=[tenant, deployment_id])
@@ -174,7 +188,7 @@ def test_ten_thousand_operations_under_thirty_percent_faults_end_with_no_anomaly
                 if message_levels.WARNING in levels:
                     done["cancel done, audit entry pending"] += 1
                 title = f"{actions.CANCEL_TITLE} {deployment_id}"
-                acknowledge(key, deployment_id, "cancel", (deployment_id, title))
+                acknowledge(key, "cancel", (deployment_id, title), canceled=deployment_id)
             else:
                 done["cancel refused (already moved)"] += 1
         elif response.status_code == 503:
@@ -198,7 +212,7 @@ def test_ten_thousand_operations_under_thirty_percent_faults_end_with_no_anomaly
             return
         except Conflict:  # a stale edit is a fair refusal
             return
-        acknowledge(key, "", "edit", (project_id, f"Edited project {project_id}"))
+        acknowledge(key, "edit", (project_id, f"Edited project {project_id}"))
 
     def staff() -> None:
         rng = random.Random(99)
@@ -225,10 +239,14 @@ def test_ten_thousand_operations_under_thirty_percent_faults_end_with_no_anomaly
                 key = secrets.token_urlsafe(24)
                 sends = 2 if rng.random() < 0.25 else 1  # a quarter sent twice: replays
                 try:
-                    if roll < 0.85:
+                    if roll < 0.75:
                         deployment_id = rng.choice(mine[-15:])
                         for _send in range(sends):
                             cancel_on_the_page(client, tenant, deployment_id, key)
+                    elif roll < 0.85:
+                        source = rng.choice(mine[-15:])
+                        for _send in range(sends):
+                            redeploy_on_the_page(client, tenant, project_id, source, key)
                     else:
                         version = projects.get_project(tenant, project_id).version
                         branch = f"release-{rng.randint(1, 10**6)}"
@@ -294,14 +312,23 @@ def test_ten_thousand_operations_under_thirty_percent_faults_end_with_no_anomaly
     pending_before_sweep = AuditEntry.objects.filter(outcome=Outcome.PENDING).count()
     swept = outbox.resolve_pending(older_than=timedelta(0))
     staff_entries = list(
-        AuditEntry.objects.filter(kind__in=[AuditKind.CANCEL, AuditKind.EDIT_PROJECT])
+        AuditEntry.objects.filter(
+            kind__in=[AuditKind.CANCEL, AuditKind.EDIT_PROJECT, AuditKind.REDEPLOY]
+        )
     )
     done_entries = [e for e in staff_entries if e.outcome == Outcome.DONE]
     entries = Counter((e.object_id, e.change_message.split(" of tenant")[0]) for e in done_entries)
     anomalies["staff action audited twice"] += sum((entries - audit_expected).values())
     anomalies["staff action missing from the audit"] += sum((audit_expected - entries).values())
-    stored = set().union(*(receipt_tokens(project_id) for project_id in owned))
-    done_tokens = Counter(e.write_token for e in done_entries)
+    # A cancel or an edit is stored as its receipt (the entry's token), a redeploy as its
+    # request guard (the entry's key): one set of "what happened in DynamoDB" for all three.
+    stored = set().union(
+        *(stored_suffixes(project_id, RECEIPT_PREFIX) for project_id in owned),
+        *(stored_suffixes(project_id, "REQUEST#") for project_id in owned),
+    )
+    done_tokens = Counter(
+        e.request_key if e.kind == AuditKind.REDEPLOY else e.write_token for e in done_entries
+    )
     keys = Counter(e.request_key for e in staff_entries)
     done_keys = {e.request_key for e in done_entries}
     anomalies["action without entry"] += len(stored - set(done_tokens))
