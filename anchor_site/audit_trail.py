@@ -37,6 +37,7 @@ AUDIT_COLUMNS = (
     "before",
     "after",
     "message",
+    "outcome",
 )
 
 
@@ -162,6 +163,7 @@ def _audit_row(entry: AuditEntry) -> list[Any]:
         "; ".join(f"{k}: {v}" for k, v in sorted(entry.before.items())),
         "; ".join(f"{k}: {v}" for k, v in sorted(entry.after.items())),
         entry.change_message,
+        entry.get_outcome_display(),
     ]
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
+import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from django.contrib import admin
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -28,6 +31,7 @@ from infra.core.errors import (
     ValidationError,
 )
 from infra.core.schemas import field_errors
+from staff.outbox import AuditPending, AuditUnavailable
 
 logger = logging.getLogger("anchor.dashboard")
 
@@ -143,8 +147,59 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     )
 
 
+AUDIT_DOWN = (
+    "The console's own database, which keeps the audit trail, cannot be reached right now, so "
+    "nothing was done: no change was made in DynamoDB or S3. Try again in a moment."
+)
+
+
+def done_pending_message(done: str) -> str:
+    """What staff are told when their action took effect but its audit entry is pending."""
+    return (
+        f"{done} Its audit entry could not be confirmed just now: it is recorded as pending "
+        "and will be resolved automatically."
+    )
+
+
+def mark_done(request: HttpRequest, done: str) -> None:
+    """Remember on the request that its action took effect (what `done` says), so that an
+    error after it (Django's database failing to save the session) is not worded as a refusal."""
+    request.anchor_done = done  # type: ignore[attr-defined]
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """The admin-styled page for Django's database being down: 503 "nothing was done", or,
+    when the request's action had already taken effect, 200 saying so. Rendered without what
+    needs the database (no user, no messages, no menu); Django's plain page if even that fails."""
+    done = getattr(request, "anchor_done", None)
+    status, title = (200, "Done; audit entry pending") if done else (503, "Service unavailable")
+    message = done_pending_message(done) if done else AUDIT_DOWN
+    site = admin.site
+    request.current_app = site.name
+    context = {
+        "title": title,
+        "message": message,
+        "status": status,
+        "has_permission": False,
+        "user": AnonymousUser(),
+        "messages": [],
+        "site_header": site.site_header,
+        "site_title": site.site_title,
+        "site_url": site.site_url,
+        "is_nav_sidebar_enabled": False,
+        "available_apps": [],
+    }
+    return _styled_or_plain(
+        lambda: TemplateResponse(request, "admin/anchor/error.html", context, status=status),
+        lambda: HttpResponse(f"{title}. {message}", content_type="text/plain", status=status),
+    )
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
-    """The admin-styled 500 with the request id."""
+    """The admin-styled 500 with the request id (the 503 page when Django's database failed)."""
+    if isinstance(sys.exception(), DatabaseError):
+        logger.error("Django's database failed: %s", sys.exception())
+        return database_unavailable(request)
     rid = request_id.get() or "unknown"
     return _styled_or_plain(
         lambda: error_page(
@@ -193,10 +248,20 @@ def dashboard_view(permission: str) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not request.user.has_perm(permission):
-                return forbidden(request)
             try:
+                if not request.user.has_perm(permission):
+                    return forbidden(request)
                 return view(request, *args, **kwargs)
+            except AuditUnavailable as error:
+                logger.error("audit trail unavailable, action refused: %s", error)
+                return database_unavailable(request)
+            except AuditPending as error:  # a view that did not word it itself
+                logger.warning("%s", error)
+                mark_done(request, "The action was done.")
+                return database_unavailable(request)
+            except DatabaseError as error:
+                logger.error("Django's database failed: %s", error)
+                return database_unavailable(request)
             except Unreadable as error:
                 # A record the schema rejects: staff see what is stored, never a 500.
                 return render(

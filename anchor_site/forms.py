@@ -45,28 +45,48 @@ class ReasonField(forms.CharField):
             raise forms.ValidationError(error.errors.get("reason") or [str(error)]) from error
 
 
+class RequestKeyField(forms.RegexField):
+    """A form's idempotency key (hidden): the same form posted again is the same request, and
+    the key is refused for any other (staff.outbox)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.HiddenInput)
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "invalid": "The form has expired; open it again.",
+                "required": "The form has expired; open it again.",
+            },
+        )
+        super().__init__(regex=r"^[A-Za-z0-9_-]{16,64}$", **kwargs)
+
+
+def new_request_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class ActionForm(forms.Form):
-    """The confirmation form of a staff action on a deployment: its reason."""
+    """The confirmation form of a staff action on a deployment: its reason, and its key (given
+    to every new form; a POST without one is a request of its own)."""
 
     required_css_class = "required"
     reason = ReasonField()
+    request_key = RequestKeyField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("request_key", new_request_key())
 
 
 class RedeployForm(ActionForm):
     """The redeploy confirmation: a reason, and the key that makes a repeated POST harmless."""
 
-    request_key = forms.RegexField(
-        regex=r"^[A-Za-z0-9_-]{16,64}$",
-        widget=forms.HiddenInput,
-        error_messages={
-            "invalid": "The form has expired; open it again.",
-            "required": "The form has expired; open it again.",
-        },
-    )
+    request_key = RequestKeyField()
 
     @classmethod
     def new(cls) -> RedeployForm:
-        return cls(initial={"request_key": secrets.token_urlsafe(24)})
+        return cls(initial={"request_key": new_request_key()})
 
 
 def _day_start(day: date) -> datetime:

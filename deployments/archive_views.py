@@ -18,15 +18,22 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
-from anchor_site.dashboard import dashboard_view, render
+from anchor_site.dashboard import (
+    dashboard_view,
+    done_pending_message,
+    error_page,
+    mark_done,
+    render,
+)
 from anchor_site.forms import ActionForm
 from deployments import archive, storage
 from deployments import repository as deployments
 from deployments.project_names import project_name
 from deployments.schemas import DeploymentSchema
 from infra.core.dynamo import now
-from infra.core.errors import NotFound, ValidationError
+from infra.core.errors import NotFound, RequestKeyReused, ValidationError
 from staff import restore
+from staff.outbox import AuditPending
 from staff.permissions import RESTORE_LOG
 
 
@@ -129,7 +136,15 @@ def deployment_restore_log(request: HttpRequest, user_id: str, deployment_id: st
             deployment_id,
             reason=form.cleaned_data["reason"],
             known=deployment,
+            request_key=form.cleaned_data["request_key"] or None,
         )
+    except AuditPending as pending:
+        done = _requested_message(pending.result)
+        mark_done(request, done)
+        messages.warning(request, done_pending_message(done))
+        return HttpResponseRedirect(detail_url + "#log")
+    except RequestKeyReused as error:
+        return error_page(request, 409, "Form already used", f"Nothing was restored: {error}.")
     except ValidationError as error:  # the use case's own check, should the form's ever differ
         for problem in error.errors.get("reason") or [str(error)]:
             form.add_error("reason", problem)
@@ -143,21 +158,23 @@ def deployment_restore_log(request: HttpRequest, user_id: str, deployment_id: st
     except NotFound:
         messages.error(request, f"Deployment {deployment_id} has no build log to restore.")
         return HttpResponseRedirect(detail_url)
-    note = _tier_note(done.storage_class, done.requested_tier, done.tier)
-    if done.extended:
-        messages.success(
-            request,
-            f"The restored copy of {deployment_id}'s build log now stays readable for "
-            f"{done.days} days.",
-        )
-    else:
-        messages.success(
-            request,
-            f"Restore of {deployment_id}'s build log requested from {done.storage_class} "
-            f"(tier {done.tier}, usually {done.takes}); it stays readable for {done.days} days "
-            f"once restored.{(' ' + note) if note else ''}",
-        )
+    messages.success(request, _requested_message(done))
     return HttpResponseRedirect(detail_url + "#log")
+
+
+def _requested_message(done: archive.RestoreRequest) -> str:
+    deployment_id = done.key.rsplit("/", 2)[-2]
+    if done.extended:
+        return (
+            f"The restored copy of {deployment_id}'s build log now stays readable for "
+            f"{done.days} days."
+        )
+    note = _tier_note(done.storage_class, done.requested_tier, done.tier)
+    return (
+        f"Restore of {deployment_id}'s build log requested from {done.storage_class} "
+        f"(tier {done.tier}, usually {done.takes}); it stays readable for {done.days} days "
+        f"once restored.{(' ' + note) if note else ''}"
+    )
 
 
 def _in_progress_message(deployment_id: str) -> str:

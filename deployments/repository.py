@@ -33,6 +33,7 @@ from infra.core.errors import (
     Conflict,
     InvalidTransition,
     NotFound,
+    RequestKeyReused,
     Unavailable,
     Unreadable,
     ValidationError,
@@ -47,6 +48,7 @@ from infra.core.ids import (
     new_write_token,
     valid_user_id,
 )
+from infra.core.receipts import receipt_put
 from infra.core.resources import (
     DEPLOYMENT_ID_INDEX,
     DEPLOYMENTS,
@@ -73,6 +75,7 @@ __all__ = [
     "list_project_day_counts",
     "list_project_deployments",
     "list_user_deployments",
+    "request_guard",
     "resolve_deployment_tenant",
     "transition_deployment",
     "update_deployment",
@@ -415,6 +418,7 @@ def create_deployment_once(
     data: CreateDeploymentSchema | dict[str, Any],
     *,
     request_key: str,
+    purpose: str = "",
 ) -> tuple[DeploymentSchema, bool]:
     """create_deployment, at most once per `request_key` (a staff form's idempotency key):
     returns (deployment, True) when this call queued it, or (the deployment an earlier request
@@ -422,11 +426,13 @@ def create_deployment_once(
 
     The key is guarded by a small item `REQUEST#{key}` in the project's partition, put in the
     same transaction as the deployment (conditional on being new), so two requests racing with
-    one key create one deployment whatever the timing. ValidationError for a malformed key.
+    one key create one deployment whatever the timing. The guard keeps what the key was for
+    (`purpose`, e.g. "redeploy dpl_…", and the commit): the same key presented for anything
+    else raises RequestKeyReused and writes nothing. ValidationError for a malformed key.
     """
     if not isinstance(request_key, str) or not REQUEST_KEY_PATTERN.match(request_key):
         raise ValidationError({"request_key": ["The form has expired; open it again."]})
-    return _create(user_id, project_id, data, request_key=request_key)
+    return _create(user_id, project_id, data, request_key=request_key, purpose=purpose)
 
 
 def _create(
@@ -435,6 +441,7 @@ def _create(
     data: CreateDeploymentSchema | dict[str, Any],
     *,
     request_key: str | None,
+    purpose: str = "",
 ) -> tuple[DeploymentSchema, bool]:
     payload = validate(CreateDeploymentSchema, data)
     if not valid_user_id(user_id) or not PROJECT_ID_PATTERN.match(str(project_id)):
@@ -480,6 +487,7 @@ def _create(
             "requestUserId": user_id,
             "requestSortKey": item["SK"],
             "requestedAt": item["createdAt"],
+            "requestPurpose": _purpose(purpose, payload.commit_sha),
         }
         writes.append(
             {
@@ -498,7 +506,14 @@ def _create(
         if cancelled.failed(1):
             raise NotFound(f"project {project_id} not found") from cancelled.error
         if request_key is not None and cancelled.failed(3):
-            return _requested(user_id, project_id, request_key, cancelled.old(3)), False
+            found = _requested(
+                user_id,
+                project_id,
+                request_key,
+                cancelled.old(3),
+                purpose=_purpose(purpose, payload.commit_sha),
+            )
+            return found, False
         raise Conflict(
             f"deployment {deployment.deployment_id} already exists", cause=cancelled.error
         ) from cancelled.error
@@ -506,18 +521,46 @@ def _create(
     return deployment, True
 
 
+def _purpose(purpose: str, commit_sha: str) -> str:
+    """What a request key is bound to: the caller's purpose and the commit it queues."""
+    return f"{purpose} commit {commit_sha}".strip()
+
+
 def _requested(
-    user_id: str, project_id: str, request_key: str, guard: dict[str, Any]
+    user_id: str,
+    project_id: str,
+    request_key: str,
+    guard: dict[str, Any],
+    *,
+    purpose: str,
 ) -> DeploymentSchema:
-    """The deployment an earlier request with this key created (read on the table, consistent)."""
+    """The deployment an earlier request with this key created (read on the table, consistent),
+    when that request was this one; RequestKeyReused when the key was made for another."""
     if not guard:
-        guard = _read_consistent(
-            {"PK": project_id, "SK": _Keys.request(request_key)}, "", missing_ok=True
-        )
+        guard = request_guard(project_id, request_key) or {}
     if guard.get("requestUserId") != user_id:  # another tenant's key: not ours to reveal
-        raise Conflict("this request was already made for another record")
+        raise RequestKeyReused("this request was already made for another record")
+    # Guards written before purposes were stored carry none: compared on the commit only then.
+    stored = guard.get("requestPurpose")
+    if stored is not None and stored != purpose:
+        raise RequestKeyReused(
+            f"this form's key was already used to {stored.split(' commit ')[0] or 'deploy'}; "
+            "nothing was queued for this request (open the form again)"
+        )
     found = _read_consistent({"PK": project_id, "SK": guard["requestSortKey"]}, "")
     return DeploymentSchema.model_validate(found)
+
+
+def request_guard(project_id: str, request_key: str) -> dict[str, Any] | None:
+    """The guard of a create request's key in the project's partition (consistent read), or
+    None when no request with that key took effect. Staff's audit sweeper asks it whether a
+    redeploy happened; the key is the form's random value, not a tenant-visible id."""
+    if not PROJECT_ID_PATTERN.match(str(project_id)):
+        return None
+    guard = _read_consistent(
+        {"PK": project_id, "SK": _Keys.request(request_key)}, "", missing_ok=True
+    )
+    return guard or None
 
 
 def _own_write(cancelled: Any, position: int, token: str, item: dict[str, Any]) -> bool:
@@ -595,6 +638,8 @@ def transition_deployment(
     error: str | None = None,
     started_before: datetime | None = None,
     known: DeploymentSchema | None = None,
+    write_token: str | None = None,
+    receipt: str | None = None,
 ) -> DeploymentSchema:
     """Move the tenant's deployment along the status machine (staff actions).
 
@@ -604,11 +649,23 @@ def transition_deployment(
     status — including one that lost a race — raises InvalidTransition (with the status that
     refused it) and leaves the item untouched. `known`, the record a caller already read with
     get_deployment, saves the look-up of its key; the write stays conditional on the tenant.
+
+    `write_token` (a staff action's token, from its pending audit entry) is the token the write
+    stores; with `receipt` (the action's name) an action receipt keyed by that token is put in
+    the same transaction (infra.core.receipts), so the audit sweeper can tell later whether the
+    write took effect.
     """
     if not valid_user_id(user_id):
         raise _not_found(deployment_id)
     return _transition(
-        user_id, deployment_id, status, error=error, started_before=started_before, known=known
+        user_id,
+        deployment_id,
+        status,
+        error=error,
+        started_before=started_before,
+        known=known,
+        write_token=write_token,
+        receipt=receipt,
     )
 
 
@@ -620,6 +677,8 @@ def _transition(
     error: str | None = None,
     started_before: datetime | None = None,
     known: DeploymentSchema | None = None,
+    write_token: str | None = None,
+    receipt: str | None = None,
 ) -> DeploymentSchema:
     """One transaction: the deployment's status (conditional on the status it moves from, the
     tenant and, for a stuck build, startedAt) with its projectStatus and attention keys (set on
@@ -653,20 +712,30 @@ def _transition(
                 f"{target.value}",
                 current_status=current.get("status"),
             )
-        changes = {**_transition_changes(current, target, error), "writeToken": new_write_token()}
-        cancelled = transact(
-            [
-                {"Update": _transition_update(current, changes, user_id, started_before)},
-                {
-                    "Update": derived.counter_update(
-                        current["projectId"],
-                        current["userId"],
-                        derived.counter_day(current["createdAt"]),
-                        {current["status"]: -1, target.value: 1},
-                    )
-                },
-            ]
-        )
+        token = write_token or new_write_token()
+        changes = {**_transition_changes(current, target, error), "writeToken": token}
+        writes = [
+            {"Update": _transition_update(current, changes, user_id, started_before)},
+            {
+                "Update": derived.counter_update(
+                    current["projectId"],
+                    current["userId"],
+                    derived.counter_day(current["createdAt"]),
+                    {current["status"]: -1, target.value: 1},
+                )
+            },
+        ]
+        if receipt is not None:
+            writes.append(
+                receipt_put(
+                    current["projectId"],
+                    token,
+                    action=receipt,
+                    record_id=deployment_id,
+                    user_id=current["userId"],
+                )
+            )
+        cancelled = transact(writes)
         if cancelled is None:
             deployment = DeploymentSchema.model_validate({**current, **changes})
             advance_summary(deployment)

@@ -25,7 +25,14 @@ from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from anchor_site.dashboard import concurrently, dashboard_view, render
+from anchor_site.dashboard import (
+    concurrently,
+    dashboard_view,
+    done_pending_message,
+    error_page,
+    mark_done,
+    render,
+)
 from anchor_site.forms import ActionForm, RedeployForm
 from deployments import archive_views, storage
 from deployments import repository as deployments
@@ -38,10 +45,12 @@ from infra.core.errors import (
     InvalidTransition,
     Misconfigured,
     RepositoryError,
+    RequestKeyReused,
     ValidationError,
 )
 from infra.core.resources import ARTIFACTS_RETENTION_DAYS, log_key
 from staff import actions
+from staff.outbox import AuditPending
 from staff.permissions import CANCEL, FAIL, REDEPLOY, VIEW
 
 LOG_LINES = 200
@@ -246,7 +255,9 @@ def _perform(
     reason) and says how it went."""
     deployment = deployments.get_deployment(user_id, deployment_id)
     detail_url = _detail_url(deployment)
-    if not action.allowed(deployment, now()):
+    allowed = action.allowed(deployment, now())
+    replay = request.method == "POST" and bool(request.POST.get("request_key"))
+    if not allowed and not replay:
         messages.error(request, _not_allowed_message(action, deployment))
         return HttpResponseRedirect(detail_url)
     if request.method != "POST":
@@ -254,15 +265,28 @@ def _perform(
     form = ActionForm(request.POST)
     if not form.is_valid():
         return _confirm_page(request, deployment, action, form, status=400)
+    done = action.done.format(id=deployment_id)
     try:
+        # A form posted again (its key) reaches the use case even when the deployment has moved:
+        # the first post may have done it, and then its audit entry is completed, not refused.
         action.perform(
             request.user,
             user_id,
             deployment_id,
             reason=form.cleaned_data["reason"],
             known=deployment,
+            request_key=form.cleaned_data["request_key"] or None,
         )
+    except AuditPending:
+        mark_done(request, done)
+        messages.warning(request, done_pending_message(done))
+        return HttpResponseRedirect(detail_url)
+    except RequestKeyReused as error:
+        return error_page(request, 409, "Form already used", f"{error}.")
     except InvalidTransition as error:
+        if not allowed:
+            messages.error(request, _not_allowed_message(action, deployment))
+            return HttpResponseRedirect(detail_url)
         # Lost a race (the orchestrator moved it meanwhile): say what it is now, change nothing.
         if error.current_status in (None, deployment.status.value):
             reason = str(error)
@@ -273,7 +297,7 @@ def _perform(
             )
         messages.error(request, f"Deployment {deployment_id} was not changed: {reason}.")
         return HttpResponseRedirect(detail_url)
-    messages.success(request, action.done.format(id=deployment_id))
+    messages.success(request, done)
     return HttpResponseRedirect(detail_url)
 
 
@@ -336,6 +360,14 @@ def deployment_redeploy(request: HttpRequest, user_id: str, deployment_id: str) 
             request_key=form.cleaned_data["request_key"],
             known=deployment,
         )
+    except AuditPending as pending:
+        new = pending.result
+        done = f"Redeployed {deployment_id} as {new.deployment_id}: it is queued."
+        mark_done(request, done)
+        messages.warning(request, done_pending_message(done))
+        return HttpResponseRedirect(_detail_url(new))
+    except RequestKeyReused as error:
+        return error_page(request, 409, "Form already used", f"Nothing was redeployed: {error}.")
     except actions.ProjectGone as error:
         messages.error(request, f"Nothing was redeployed: {error}.")
         return HttpResponseRedirect(_detail_url(deployment))

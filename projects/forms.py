@@ -8,7 +8,7 @@ from django import forms
 from django.forms.utils import pretty_name
 from pydantic import ValidationError as PydanticValidationError
 
-from anchor_site.forms import ReasonField
+from anchor_site.forms import ReasonField, RequestKeyField, new_request_key
 from infra.core.errors import ValidationError
 from infra.core.schemas import field_errors, validate
 from projects.schemas import ProjectSchema, UpdateProjectSchema
@@ -42,6 +42,7 @@ class ProjectEditForm(forms.Form):
     )
     reason = ReasonField(help_text="Why you are changing the project (3 to 500 characters).")
     expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**53)
+    request_key = RequestKeyField(required=False)
 
     required_css_class = "required"  # the admin's bold labels
     update: UpdateProjectSchema  # set by a successful clean()
@@ -55,6 +56,7 @@ class ProjectEditForm(forms.Form):
                 "repo_url": project.repo_url,
                 "branch": project.branch,
                 "expected_version": project.version,
+                "request_key": new_request_key(),
             }
         )
 
@@ -69,7 +71,8 @@ class ProjectEditForm(forms.Form):
             return data  # a field the schema needs is missing; a missing reason is not one
         try:
             self.update = validate(
-                UpdateProjectSchema, {k: v for k, v in data.items() if k != "reason"}
+                UpdateProjectSchema,
+                {k: v for k, v in data.items() if k not in ("reason", "request_key")},
             )
         except ValidationError as error:
             self.add_schema_errors(error)

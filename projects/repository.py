@@ -18,8 +18,10 @@ from infra.core.dynamo import (
 )
 from infra.core.errors import Conflict, NotFound, ValidationError, aws_errors, condition_check
 from infra.core.ids import MAX_PAGE, PROJECT_ID_PATTERN, new_id, new_write_token, valid_user_id
+from infra.core.receipts import receipt_put
 from infra.core.resources import DERIVED_VERSION, PROJECTS, USER_ID_INDEX
 from infra.core.schemas import validate
+from infra.core.transactions import transact
 from projects.schemas import CreateProjectSchema, ProjectSchema, UpdateProjectSchema
 
 __all__ = [
@@ -186,9 +188,20 @@ def create_project(user_id: str, data: CreateProjectSchema | dict[str, Any]) -> 
 
 
 def update_project(
-    user_id: str, project_id: str, data: UpdateProjectSchema | dict[str, Any]
+    user_id: str,
+    project_id: str,
+    data: UpdateProjectSchema | dict[str, Any],
+    *,
+    write_token: str | None = None,
+    receipt: str | None = None,
 ) -> ProjectSchema:
-    """Change the tenant's project; with `expected_version` a stale edit raises Conflict."""
+    """Change the tenant's project; with `expected_version` a stale edit raises Conflict.
+
+    `write_token` is the token the write stores (a staff action passes its audit entry's); with
+    `receipt` (the action's name) the update and an action receipt keyed by that token
+    (infra.core.receipts) are one transaction, so the audit sweeper can tell later whether the
+    edit took effect, and the project is read back (consistent) for the answer.
+    """
     payload = validate(UpdateProjectSchema, data)
     if not _is_addressable(user_id, project_id):
         raise _not_found(project_id)
@@ -201,32 +214,52 @@ def update_project(
     if payload.expected_version is not None:
         condition += " AND version = :expectedVersion"
         values[":expectedVersion"] = to_value(payload.expected_version)
-    token = new_write_token()
+    token = write_token or new_write_token()
     values[":token"] = to_value(token)
     sets = [f"#{k} = :{k}" for k in changes] + ["updatedAt = :updatedAt", "writeToken = :token"]
-    with condition_check() as check:
-        response = aws.dynamodb().update_item(
-            TableName=PROJECTS.name(),
-            Key=_Keys.item(project_id),
-            UpdateExpression="SET " + ", ".join(sets) + " ADD version :one",
-            ConditionExpression=condition,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ReturnValues="ALL_NEW",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    update: dict[str, Any] = {
+        "TableName": PROJECTS.name(),
+        "Key": _Keys.item(project_id),
+        "UpdateExpression": "SET " + ", ".join(sets) + " ADD version :one",
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    if not names:
+        del update["ExpressionAttributeNames"]
+    if receipt is not None:
+        action = receipt_put(
+            project_id, token, action=receipt, record_id=project_id, user_id=user_id
         )
+        cancelled = transact([{"Update": update}, action])
+        if cancelled is not None:
+            _refused(user_id, project_id, token, cancelled.old(0), cancelled.error)
+        return get_project(user_id, project_id)
+    with condition_check() as check:
+        response = aws.dynamodb().update_item(**update, ReturnValues="ALL_NEW")
     if check.failed:
         old = from_item(check.old)
-        if old.get("userId") != user_id:
-            raise _not_found(project_id) from check.error
-        if old.get("writeToken") == token:  # our own write, retried after its answer was lost
-            return read_record(ProjectSchema, old)
-        raise Conflict(
-            f"project {project_id} was changed by someone else (now version {old.get('version')}); "
-            "reload and try again",
-            cause=check.error,
-        )
+        _refused(user_id, project_id, token, old, check.error)
+        return read_record(ProjectSchema, old)  # our own write, retried after its answer was lost
     return ProjectSchema.model_validate(from_item(response["Attributes"]))
+
+
+def _refused(
+    user_id: str, project_id: str, token: str, old: dict[str, Any], error: BaseException | None
+) -> None:
+    """Why a conditional update of the project failed: NotFound (missing or another tenant's),
+    Conflict (changed since it was read); returns when the stored item is this very write
+    (its token), retried after its answer was lost."""
+    if old.get("userId") != user_id:
+        raise _not_found(project_id) from error
+    if old.get("writeToken") == token:
+        return
+    raise Conflict(
+        f"project {project_id} was changed by someone else (now version {old.get('version')}); "
+        "reload and try again",
+        cause=error,
+    )
 
 
 def mark_derived_complete(project_id: str) -> None:

@@ -16,15 +16,17 @@ from anchor_site.dashboard import (
     concurrently,
     dashboard_view,
     deployment_rows,
+    done_pending_message,
     error_page,
     forbidden,
+    mark_done,
     render,
 )
 from deployments import reports
 from deployments import repository as deployments
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core.dynamo import Page
-from infra.core.errors import Conflict, NotFound, RepositoryError, ValidationError
+from infra.core.errors import Conflict, NotFound, RepositoryError, RequestKeyReused, ValidationError
 from infra.core.ids import valid_user_id
 from infra.core.resources import COUNTERS_VERSION
 from projects import chart
@@ -32,7 +34,9 @@ from projects import repository as projects
 from projects.forms import ProjectEditForm
 from projects.pagination import build_pager, current_cursor, without
 from projects.schemas import ProjectSchema
-from staff import actions, lookups
+from staff import actions, lookups, outbox
+from staff.models import Outcome
+from staff.outbox import AuditPending
 from staff.permissions import EDIT_PROJECT, FIND, VIEW
 
 PAGE_SIZE = 25
@@ -248,7 +252,12 @@ def project_edit(request: HttpRequest, user_id: str, project_id: str) -> HttpRes
     changes = form.changes(project)
     detail_url = reverse("admin:projects_project_detail", args=[user_id, project_id])
     if not changes:
-        messages.info(request, "Nothing changed: the project is as it was.")
+        key = form.cleaned_data.get("request_key")
+        earlier = outbox.settle(request.user, key) if key else None
+        if earlier is not None and earlier.outcome == Outcome.DONE:
+            messages.success(request, f"Saved project “{project.name}” (this form saved it).")
+        else:
+            messages.info(request, "Nothing changed: the project is as it was.")
         return HttpResponseRedirect(detail_url)
     try:
         updated = actions.edit_project(
@@ -259,7 +268,15 @@ def project_edit(request: HttpRequest, user_id: str, project_id: str) -> HttpRes
             expected_version=form.cleaned_data["expected_version"],
             reason=form.cleaned_data["reason"],
             known=project,
+            request_key=form.cleaned_data.get("request_key") or None,
         )
+    except AuditPending as pending:
+        done = _saved_message(project, pending.result, changes)
+        mark_done(request, done)
+        messages.warning(request, done_pending_message(done))
+        return HttpResponseRedirect(detail_url)
+    except RequestKeyReused as error:
+        return error_page(request, 409, "Form already used", f"Nothing was saved: {error}.")
     except Conflict:
         # Headed as a conflict, with the project as it is now: the form is filled with the
         # current values (and version), and the change that was not saved is shown beside them.
@@ -284,10 +301,13 @@ def project_edit(request: HttpRequest, user_id: str, project_id: str) -> HttpRes
     except ValidationError as error:
         form.add_schema_errors(error)
         return _edit_page(request, project, form, status=400)
-    before = {k: getattr(project, k) for k in changes}
-    summary = "; ".join(f"{k}: {before[k]} → {v}" for k, v in changes.items())
-    messages.success(request, f"Saved project “{updated.name}” ({summary}).")
+    messages.success(request, _saved_message(project, updated, changes))
     return HttpResponseRedirect(detail_url)
+
+
+def _saved_message(before: ProjectSchema, updated: ProjectSchema, changes: dict[str, str]) -> str:
+    summary = "; ".join(f"{k}: {getattr(before, k)} → {v}" for k, v in changes.items())
+    return f"Saved project “{updated.name}” ({summary})."
 
 
 def _edit_page(

@@ -2,13 +2,15 @@
 
 Each takes the staff user, the tenant and record ids and the input; checks the staff member's
 permission itself; writes through the repository (conditional writes, so a lost race changes
-nothing); records the action in the audit trail; and raises the project's own exceptions
-(NotFound, InvalidTransition, Conflict, ValidationError, Unavailable) or PermissionDenied.
+nothing) with its audit entry as one outcome (staff.outbox: pending entry, write, confirmation);
+and raises the project's own exceptions (NotFound, InvalidTransition, Conflict, RequestKeyReused,
+ValidationError, Unavailable), PermissionDenied, or outbox.AuditPending (done, entry pending).
 The dashboard views, the support shell and the tests all call these same functions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,12 +18,14 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from deployments import repository as deployments
+from deployments.repository import REQUEST_KEY_PATTERN
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core.dynamo import now
-from infra.core.errors import InvalidTransition, NotFound
+from infra.core.errors import InvalidTransition, NotFound, ValidationError
 from projects import repository as projects
 from projects.schemas import ProjectSchema
-from staff.audit import audit, clean_reason
+from staff import outbox
+from staff.audit import clean_reason
 from staff.models import AuditKind
 from staff.permissions import CANCEL, EDIT_PROJECT, FAIL, REDEPLOY, require
 
@@ -75,6 +79,7 @@ def cancel_deployment(
     *,
     reason: str,
     known: DeploymentSchema | None = None,
+    request_key: str | None = None,
 ) -> DeploymentSchema:
     """Cancel the tenant's queued or building deployment; audited with the staff member's reason
     (3 to 500 characters, else ValidationError). Needs CANCEL.
@@ -82,18 +87,22 @@ def cancel_deployment(
     `known`, the record the caller already read with get_deployment, saves a read; the write is
     conditional on the tenant and the stored status either way. InvalidTransition (with the
     stored status) when it is no longer queued or building; the audit trail records only a
-    cancel that happened.
+    cancel that happened. The write and its entry are one outcome (staff.outbox): AuditUnavailable
+    before anything is written when the audit trail cannot be written, AuditPending when the
+    cancel took effect but its entry is still pending. `request_key` (the form's key) makes a
+    replay complete the first request instead of acting twice.
     """
     require(staff, CANCEL)
     reason = clean_reason(reason)
     deployment = _deployment(user_id, deployment_id, known)
-    if not can_cancel(deployment):
-        raise _refused(deployment, DeploymentStatus.CANCELED)
-    changed = deployments.transition_deployment(
-        user_id, deployment_id, DeploymentStatus.CANCELED, known=deployment
+
+    def check() -> None:
+        if not can_cancel(deployment):
+            raise _refused(deployment, DeploymentStatus.CANCELED)
+
+    return _transition_action(
+        staff, AuditKind.CANCEL, CANCEL_TITLE, deployment, reason, request_key, check=check
     )
-    _audit_transition(staff, AuditKind.CANCEL, CANCEL_TITLE, deployment, changed, reason)
-    return changed
 
 
 def mark_deployment_failed(
@@ -103,30 +112,90 @@ def mark_deployment_failed(
     *,
     reason: str,
     known: DeploymentSchema | None = None,
+    request_key: str | None = None,
 ) -> DeploymentSchema:
     """Mark the tenant's stuck build (building for over STUCK_AFTER) as error; audited. Needs FAIL.
 
     The staff member's reason (3 to 500 characters) goes into the audit entry and into the
     deployment's error text, which the tenant sees. "Stuck" is checked again inside DynamoDB
     (the write is conditional on startedAt), so a build restarted meanwhile is refused with
-    InvalidTransition and left alone.
+    InvalidTransition and left alone. Audited as one outcome, like cancel_deployment.
     """
     require(staff, FAIL)
     reason = clean_reason(reason)
     deployment = _deployment(user_id, deployment_id, known)
     moment = now()
-    if not is_stuck(deployment, moment):
-        raise _refused(deployment, DeploymentStatus.ERROR)
-    changed = deployments.transition_deployment(
-        user_id,
-        deployment_id,
-        DeploymentStatus.ERROR,
+
+    def check() -> None:
+        if not is_stuck(deployment, moment):
+            raise _refused(deployment, DeploymentStatus.ERROR)
+
+    return _transition_action(
+        staff,
+        AuditKind.FAIL,
+        FAIL_TITLE,
+        deployment,
+        reason,
+        request_key,
+        check=check,
         error=f"{STUCK_ERROR} Reason: {reason}",
         started_before=moment - STUCK_AFTER,
-        known=deployment,
     )
-    _audit_transition(staff, AuditKind.FAIL, FAIL_TITLE, deployment, changed, reason)
-    return changed
+
+
+_TARGETS = {AuditKind.CANCEL: DeploymentStatus.CANCELED, AuditKind.FAIL: DeploymentStatus.ERROR}
+
+
+def _transition_action(
+    staff: AbstractBaseUser,
+    kind: AuditKind,
+    title: str,
+    deployment: DeploymentSchema,
+    reason: str,
+    request_key: str | None,
+    *,
+    check: Callable[[], None],
+    error: str | None = None,
+    started_before: datetime | None = None,
+) -> DeploymentSchema:
+    """A status change by staff through the outbox: pending entry, the conditional transition
+    with the entry's token and an action receipt, then the entry confirmed."""
+    target = _TARGETS[kind]
+    user_id, deployment_id = deployment.user_id, deployment.deployment_id
+
+    def write(token: str) -> DeploymentSchema:
+        check()
+        return deployments.transition_deployment(
+            user_id,
+            deployment_id,
+            target,
+            error=error,
+            started_before=started_before,
+            known=deployment,
+            write_token=token,
+            receipt=kind.value,
+        )
+
+    return outbox.perform(
+        staff,
+        kind=kind,
+        tenant=user_id,
+        record_id=deployment_id,
+        params={"reason": reason},
+        request_key=request_key,
+        entry=outbox.Entry(
+            action=f"{title} {deployment_id} of tenant {user_id}",
+            object_id=deployment_id,
+            object_repr=f"deployment {deployment_id} ({deployment.project_id})",
+            reason=reason,
+            before={"status": deployment.status.value},
+            after={"status": target.value},
+        ),
+        trace=outbox.Trace(outbox.RECEIPT, deployment.project_id, deployment_id),
+        write=write,
+        confirmed=lambda changed: {"after": {"status": changed.status.value}},
+        replayed=lambda _entry: deployments.get_deployment(user_id, deployment_id),
+    )
 
 
 def edit_project(
@@ -138,32 +207,49 @@ def edit_project(
     expected_version: int,
     reason: str,
     known: ProjectSchema | None = None,
+    request_key: str | None = None,
 ) -> ProjectSchema:
     """Change the tenant's project's name, repoUrl or branch; audited (before → after).
 
     Needs EDIT_PROJECT. The write is conditional on `expected_version` (the version the staff
     member saw): a stale edit raises Conflict and changes nothing. `known` is the project as
     the caller read it (the "before" of the audit entry); read here when not given. The
-    reason (3 to 500 characters) is kept in the audit entry.
+    reason (3 to 500 characters) is kept in the audit entry. Audited as one outcome, like
+    cancel_deployment (the update and its action receipt are one DynamoDB transaction).
     """
     require(staff, EDIT_PROJECT)
     reason = clean_reason(reason)
     project = known or projects.get_project(user_id, project_id)
-    updated = projects.update_project(
-        user_id, project_id, {**changes, "expected_version": expected_version}
-    )
-    audit(
+
+    def write(token: str) -> ProjectSchema:
+        return projects.update_project(
+            user_id,
+            project_id,
+            {**changes, "expected_version": expected_version},
+            write_token=token,
+            receipt=AuditKind.EDIT_PROJECT.value,
+        )
+
+    return outbox.perform(
         staff,
-        action=f"Edited project {project_id} of tenant {user_id}",
-        object_id=project_id,
-        object_repr=f"{updated.name} ({project_id})",
         kind=AuditKind.EDIT_PROJECT,
         tenant=user_id,
-        reason=reason,
-        before={k: getattr(project, k) for k in changes},
-        after=changes,
+        record_id=project_id,
+        params={"changes": changes, "expected_version": expected_version, "reason": reason},
+        request_key=request_key,
+        entry=outbox.Entry(
+            action=f"Edited project {project_id} of tenant {user_id}",
+            object_id=project_id,
+            object_repr=f"{changes.get('name', project.name)} ({project_id})",
+            reason=reason,
+            before={k: getattr(project, k) for k in changes},
+            after=dict(changes),
+        ),
+        trace=outbox.Trace(outbox.RECEIPT, project_id),
+        write=write,
+        confirmed=lambda updated: {"object_repr": f"{updated.name} ({project_id})"},
+        replayed=lambda _entry: projects.get_project(user_id, project_id),
     )
-    return updated
 
 
 def redeploy(
@@ -180,37 +266,55 @@ def redeploy(
 
     `request_key` (the confirmation form's idempotency key) makes a repeated request return
     the deployment the first one created instead of queuing another (create_deployment's
-    request guard, written in the same transaction). NotFound names the project when it no
-    longer exists; nothing is written then.
+    request guard, written in the same transaction), and completes its audit entry if that was
+    left pending. The key is bound to this deployment and reason: presented for another one it
+    raises RequestKeyReused (409) and nothing is written. NotFound names the project when it
+    no longer exists; nothing is written then. Audited as one outcome, like cancel_deployment.
     """
     require(staff, REDEPLOY)
     reason = clean_reason(reason)
     old = _deployment(user_id, deployment_id, known)
-    try:
-        new, created = deployments.create_deployment_once(
-            user_id,
-            old.project_id,
-            {"commit_sha": old.commit_sha, "branch": old.branch, "message": old.message},
-            request_key=request_key,
-        )
-    except NotFound as error:
-        raise ProjectGone(
-            f"project {old.project_id} no longer exists, so {deployment_id} cannot be redeployed",
-            cause=error,
-        ) from error
-    if created:
-        audit(
-            staff,
-            action=f"Redeployed {old.deployment_id} as {new.deployment_id} of tenant {user_id}",
-            object_id=new.deployment_id,
-            object_repr=f"deployment {new.deployment_id} ({new.project_id})",
-            kind=AuditKind.REDEPLOY,
-            tenant=user_id,
+    if not REQUEST_KEY_PATTERN.match(str(request_key)):
+        raise ValidationError({"request_key": ["The form has expired; open it again."]})
+
+    def write(_token: str | None = None) -> DeploymentSchema:
+        try:
+            new, _created = deployments.create_deployment_once(
+                user_id,
+                old.project_id,
+                {"commit_sha": old.commit_sha, "branch": old.branch, "message": old.message},
+                request_key=request_key,
+                purpose=f"redeploy {deployment_id}",
+            )
+        except NotFound as error:
+            raise ProjectGone(
+                f"project {old.project_id} no longer exists, so {deployment_id} cannot be "
+                "redeployed",
+                cause=error,
+            ) from error
+        return new
+
+    return outbox.perform(
+        staff,
+        kind=AuditKind.REDEPLOY,
+        tenant=user_id,
+        record_id=deployment_id,
+        params={"reason": reason},
+        request_key=request_key,
+        entry=outbox.Entry(
+            action=f"Redeploy {deployment_id} of tenant {user_id}",
+            object_id=deployment_id,
+            object_repr=f"deployment {deployment_id} ({old.project_id})",
             reason=reason,
-            before={"deployment": old.deployment_id},
-            after={"deployment": new.deployment_id, "status": new.status.value},
-        )
-    return new
+            before={"deployment": deployment_id},
+        ),
+        trace=outbox.Trace(outbox.GUARD, old.project_id, deployment_id),
+        write=write,
+        confirmed=lambda new: outbox.redeployed(
+            deployment_id, new.deployment_id, new.project_id, user_id, new.status.value
+        ),
+        replayed=lambda _entry: write(),
+    )
 
 
 def _deployment(
@@ -226,25 +330,4 @@ def _refused(deployment: DeploymentSchema, target: DeploymentStatus) -> InvalidT
         f"deployment {deployment.deployment_id} is {deployment.status.value}; it cannot move to "
         f"{target.value}",
         current_status=deployment.status.value,
-    )
-
-
-def _audit_transition(
-    staff: AbstractBaseUser,
-    kind: AuditKind,
-    title: str,
-    before: DeploymentSchema,
-    after: DeploymentSchema,
-    reason: str,
-) -> None:
-    audit(
-        staff,
-        action=f"{title} {before.deployment_id} of tenant {before.user_id}",
-        object_id=before.deployment_id,
-        object_repr=f"deployment {before.deployment_id} ({before.project_id})",
-        kind=kind,
-        tenant=before.user_id,
-        reason=reason,
-        before={"status": before.status.value},
-        after={"status": after.status.value},
     )

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.base_user import AbstractBaseUser
 
-from infra.core.errors import NotFound, ValidationError
+from infra.core.errors import NotFound, Unavailable, ValidationError
 from infra.core.ids import DEPLOYMENT_ID_PATTERN, PROJECT_ID_PATTERN, valid_user_id
 from infra.core.scope import cross_tenant
 from staff.models import AuditEntry, AuditKind, RecordType
@@ -15,6 +15,11 @@ from staff.models import AuditEntry, AuditKind, RecordType
 T = TypeVar("T")
 
 REASON_MIN, REASON_MAX = 3, 500
+
+
+class AuditUnavailable(Unavailable):
+    """Django's database (the audit trail) cannot be written: the action was refused before any
+    AWS write."""
 
 
 def clean_reason(reason: str | None) -> str:
@@ -43,6 +48,15 @@ def record_type_of(object_id: str) -> str:
     return RecordType.NONE
 
 
+def change_message(action: str, before: dict[str, Any], after: dict[str, Any]) -> str:
+    """An entry's one-line message: the action, then "key: before → after" for each change."""
+    changes = [
+        f"{key}: {before.get(key, '—')} → {after.get(key, '—')}"
+        for key in sorted(set(before) | set(after))
+    ]
+    return f"{action}" + (f" ({'; '.join(changes)})" if changes else "")
+
+
 def audit(
     user: AbstractBaseUser,
     *,
@@ -57,13 +71,12 @@ def audit(
     record_type: str | None = None,
     model: type | None = None,  # accepted for older callers; the kind says what it was about
 ) -> AuditEntry:
-    """Record a staff action: who, when, what kind, which tenant and record, why, before → after."""
+    """Record what a staff member did, as done: who, when, what kind, which tenant and record,
+    why, before → after. Look-ups, visits, exports and logins are recorded this way, whatever
+    their own outcome; staff actions that write to AWS go through staff.outbox instead, whose
+    entry is pending until the write is known to have happened."""
     before, after = dict(before or {}), dict(after or {})
-    changes = [
-        f"{key}: {before.get(key, '—')} → {after.get(key, '—')}"
-        for key in sorted(set(before) | set(after))
-    ]
-    message = f"{action}" + (f" ({'; '.join(changes)})" if changes else "")
+    message = change_message(action, before, after)
     return AuditEntry.objects.create(
         user_id=user.pk,
         username=user.get_username(),

@@ -23,6 +23,16 @@ class AuditKind(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class Outcome(models.TextChoices):
+    """Whether the action an entry records took effect. Entries of staff actions are written
+    pending before the AWS write and confirmed after it (staff.outbox); look-ups, visits and
+    exports are recorded done, whatever their own outcome (their message says it)."""
+
+    DONE = "done", "Done"
+    PENDING = "pending", "Pending: outcome not yet known"
+    NOT_DONE = "not_done", "Did not happen"
+
+
 class RecordType(models.TextChoices):
     TENANT = "tenant", "Tenant"
     PROJECT = "project", "Project"
@@ -33,8 +43,10 @@ class RecordType(models.TextChoices):
 class AuditEntry(models.Model):
     """Who did what, when, to which tenant's record, why, and what changed (before → after).
 
-    Written only by staff.audit.audit(); nobody edits or deletes a row (the admin offers
-    neither, and no code path does). Indexed for the audit page's filters, each newest first.
+    Written only by staff.audit and staff.outbox; nobody edits or deletes a row (the admin
+    offers neither). The one exception is the outbox's own: a pending entry is confirmed or
+    resolved in place, and one whose action was refused on the spot (nothing written) removed.
+    Indexed for the audit page's filters, each newest first.
     """
 
     action_time = models.DateTimeField(default=timezone.now, editable=False)
@@ -51,6 +63,14 @@ class AuditEntry(models.Model):
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
     change_message = models.TextField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.DONE)
+    # The request's idempotency key (one entry per key, whatever the retries) and the token of
+    # its AWS write, which the sweeper looks up; `intent` is what the key was made for (action,
+    # record) and where the write's trace is found.
+    request_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    write_token = models.CharField(max_length=64, blank=True)
+    intent = models.JSONField(default=dict, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-id",)
@@ -62,6 +82,7 @@ class AuditEntry(models.Model):
             models.Index(fields=["user", "-id"], name="audit_user"),
             models.Index(fields=["kind", "-id"], name="audit_kind"),
             models.Index(fields=["tenant", "-id"], name="audit_tenant"),
+            models.Index(fields=["outcome", "id"], name="audit_outcome"),
         ]
 
     def __str__(self) -> str:

@@ -40,6 +40,11 @@ class Conflict(RepositoryError):
     """A conditional write lost: the record already exists, or was changed since it was read."""
 
 
+class RequestKeyReused(Conflict):
+    """An idempotency key presented for another request than the one it was made for (another
+    action or record): refused, nothing written (Stripe's rule: a key is bound to its request)."""
+
+
 class InvalidTransition(RepositoryError):
     """A deployment status change that the status machine does not allow from its current state;
     `current_status` is the stored status that refused it, when DynamoDB returned it."""
