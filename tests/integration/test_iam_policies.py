@@ -41,6 +41,7 @@ from infra.core.resources import (
     log_key,
 )
 from projects import repository as projects
+from staff.models import AuditEntry, Outcome
 from tests import iam
 from tests.iam import Call, Grant, Role
 
@@ -248,6 +249,17 @@ def test_the_console_policy_is_what_its_pages_and_staff_actions_call(recorder, a
             visits.post(deployment_url("cancel", racing), {"reason": REASON})
         with recorder.paused():
             assert deployments.get_deployment(TENANT, racing.deployment_id).status is S.READY
+        # The sweeper (`manage.py resolve_pending_audit`, run with the console's credentials)
+        # looks up every kind of action's trace: receipts, request guards, restored logs.
+        with recorder.paused():
+            actions = AuditEntry.objects.exclude(request_key=None)
+            assert actions.update(outcome=Outcome.PENDING) >= 5, (
+                "edit, cancel, fail, redeploy, restore"
+            )
+
+        call_command("resolve_pending_audit", "--older-than", "0", stdout=StringIO())
+        with recorder.paused():
+            assert not AuditEntry.objects.filter(outcome=Outcome.PENDING).exists()
         visits.get(url("attention"))
         visits.get(url("attention"), kind="stuck")
         visits.get(url("audit"))
