@@ -177,7 +177,7 @@ def _panel(read: Future[Any], what: str, deployment_id: str) -> tuple[Any, str |
         return read.result(), None
     except Misconfigured as error:
         logger.error("deployment %s: %s could not be read: %s", deployment_id, what, error)
-        return None, f"The {what} cannot be read: the console is not allowed to ({error.code})."
+        return None, f"The {what} cannot be read: {error.what_happened()}."
     except RepositoryError as error:
         logger.warning("deployment %s: %s could not be read: %s", deployment_id, what, error)
         return None, f"The {what} could not be read right now; reload the page to try again."
