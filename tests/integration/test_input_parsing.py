@@ -1,0 +1,104 @@
+"""Input that used to reach a 500 is a 400 naming what was wrong (anchor_site.params): the log
+viewer's signed link parameters, numbers written in other scripts, and dates at the calendar's
+edges in the audit and export filters; the filters' own first and last days still work."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from django.urls import reverse
+
+from deployments import repository as deployments
+from deployments import storage
+from projects import repository as projects
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.parametrize("aws_stage", ["moto"], indirect=True),
+]
+
+TENANT = "tenant-input"
+PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "fine"}
+
+
+@pytest.fixture
+def deployment(aws_stage: str):
+    project = projects.create_project(
+        TENANT, {"name": "inputs", "repo_url": "https://github.com/i/inputs"}
+    )
+    made = deployments.create_deployment(TENANT, project.project_id, PUSH)
+    storage.put_build_log(made, "".join(f"line {n}\n" for n in range(1, 50)))
+    return made
+
+
+def said(response) -> str:
+    return html.unescape(re.sub(r"\s+", " ", response.content.decode()))
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ({"start": "0", "line": "1", "v": "ab", "sig": "é"}, "sig: this log link is damaged"),
+        ({"start": "0", "line": "1", "v": "é", "sig": "x"}, "v: this log link is damaged"),
+        (
+            {"from": "0", "line": "1", "v": "ab", "sig": "\U0001d7d8", "q": "x"},
+            "sig: this log link",
+        ),
+        ({"goto": "²"}, "goto: must be a whole number"),
+        ({"start": "٣"}, "start: must be a whole number"),
+        ({"count": "\uff11"}, "count: must be a whole number"),
+    ],
+)
+def test_a_damaged_log_link_is_a_400_naming_the_parameter(client_as, deployment, query, problem):
+    url = reverse("admin:deployments_deployment_log_view", args=[TENANT, deployment.deployment_id])
+    response = client_as("support").get(url, query)
+    assert response.status_code == 400
+    assert problem in said(response)
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [({"offset": "²"}, "offset"), ({"etag": "é"}, "not an ETag"), ({"mark": "\x00"}, "mark")],
+)
+def test_the_live_tail_refuses_what_it_cannot_parse_with_a_400(
+    client_as, deployment, query, problem
+):
+    url = reverse("admin:deployments_deployment_log_tail", args=[TENANT, deployment.deployment_id])
+    response = client_as("support").get(url, query)
+    assert response.status_code == 400
+    assert problem in said(response)
+
+
+def _get(client, url, query):
+    response = client.get(url, query)
+    if hasattr(response, "streaming_content"):
+        return response, b"".join(response.streaming_content).decode()
+    return response, said(response)
+
+
+@pytest.mark.parametrize("edge", ["0001-01-01", "1969-12-31", "9999-12-31"])
+@pytest.mark.parametrize("name", ["since", "until"])
+@pytest.mark.parametrize("page", ["audit", "audit_export", "tenant_export"])
+def test_a_date_at_the_calendars_edge_is_a_400_giving_the_range(
+    client_as, deployment, page, name, edge
+):
+    args = [TENANT] if page == "tenant_export" else []
+    extra = {"format": "csv"} if page == "tenant_export" else {}
+    response, body = _get(
+        client_as("support"), reverse(f"admin:{page}", args=args), {name: edge, **extra}
+    )
+    assert response.status_code == 400
+    assert "must be a date from 1970-01-01 to 9999-12-30" in body
+
+
+@pytest.mark.parametrize("page", ["audit", "audit_export", "tenant_export"])
+def test_the_first_and_last_usable_days_filter_without_error(client_as, deployment, page):
+    args = [TENANT] if page == "tenant_export" else []
+    extra = {"format": "csv"} if page == "tenant_export" else {}
+    query = {"since": "1970-01-01", "until": "9999-12-30", **extra}
+    response, body = _get(client_as("support"), reverse(f"admin:{page}", args=args), query)
+    assert response.status_code == 200
+    if page == "tenant_export":
+        assert deployment.deployment_id in body  # the whole window holds every deployment
