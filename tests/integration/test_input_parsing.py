@@ -102,3 +102,41 @@ def test_the_first_and_last_usable_days_filter_without_error(client_as, deployme
     assert response.status_code == 200
     if page == "tenant_export":
         assert deployment.deployment_id in body  # the whole window holds every deployment
+
+
+@pytest.fixture
+def superuser_client(django_user_model, aws_stage):
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    client.force_login(django_user_model.objects.create_superuser("root", password="z" * 20))
+    return client
+
+
+def test_view_on_site_for_a_model_without_a_table_is_a_404(superuser_client):
+    from django.contrib.contenttypes.models import ContentType
+
+    from projects.models import ProjectAccess
+
+    unmanaged = ContentType.objects.get_for_model(ProjectAccess)
+    for content_type in (str(unmanaged.pk), "\uff11", "999999"):
+        url = reverse("admin:view_on_site", args=[content_type, "1"])
+        assert superuser_client.get(url).status_code == 404
+
+
+def test_an_empty_to_field_is_a_400_on_the_stock_admin_pages(superuser_client, django_user_model):
+    victim = django_user_model.objects.create_user("victim")
+    for name in ("auth_user_change", "auth_user_delete"):
+        url = reverse(f"admin:{name}", args=[victim.pk])
+        assert superuser_client.get(url, {"_to_field": ""}).status_code == 400
+        assert superuser_client.post(url, {"_to_field": ""}).status_code == 400
+    assert django_user_model.objects.filter(pk=victim.pk).exists()  # nothing was deleted
+
+
+def test_an_id_too_large_for_the_database_is_a_400(superuser_client):
+    from django.contrib.auth.models import Group
+
+    url = reverse("admin:auth_group_add")
+    response = superuser_client.post(url, {"name": "big", "permissions": "9" * 30})
+    assert response.status_code in (200, 400)  # the form again, or the 400: never a 500
+    assert not Group.objects.filter(name="big").exists()
