@@ -140,3 +140,33 @@ def test_an_id_too_large_for_the_database_is_a_400(superuser_client):
     response = superuser_client.post(url, {"name": "big", "permissions": "9" * 30})
     assert response.status_code in (200, 400)  # the form again, or the 400: never a 500
     assert not Group.objects.filter(name="big").exists()
+
+
+def _stored(deployment, **changed):
+    """The deployment's stored item with `changed` attributes (None: removed), put back raw."""
+    from infra.core import aws
+    from infra.core.dynamo import from_item, to_item
+    from infra.core.resources import DEPLOYMENTS
+
+    items = aws.dynamodb().scan(TableName=DEPLOYMENTS.name())["Items"]
+    item = next(
+        from_item(i) for i in items if from_item(i).get("deploymentId") == deployment.deployment_id
+    )
+    item.update(changed)
+    aws.dynamodb().put_item(TableName=DEPLOYMENTS.name(), Item=to_item(item))
+
+
+def test_a_binary_attribute_shows_the_unreadable_page_not_a_500(client_as, deployment):
+    _stored(deployment, projectId=b"\xff\x00", message=b"bytes")
+    url = reverse("admin:deployments_deployment_detail", args=[TENANT, deployment.deployment_id])
+    response = client_as("support").get(url)
+    assert response.status_code == 200
+    assert "Record could not be read" in said(response)
+
+
+def test_find_on_a_deployment_stored_without_a_project_shows_what_is_stored(client_as, deployment):
+    _stored(deployment, projectId=None)
+    response = client_as("support").get(reverse("admin:find"), {"q": deployment.deployment_id})
+    assert response.status_code == 200
+    body = said(response)
+    assert "Record could not be read" in body and deployment.deployment_id in body
