@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.options import TO_FIELD_VAR
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.contrib.contenttypes import views as contenttype_views
 from django.contrib.contenttypes.models import ContentType
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -17,6 +19,7 @@ from django.urls import URLPattern, URLResolver, path, reverse
 from staff.permissions import FIND, VIEW, VIEW_AUDIT
 
 logger = logging.getLogger("anchor.dashboard")
+SEARCH_MAX = 200  # characters of a search on Django's own admin lists (staff accounts, groups)
 
 
 class AnchorAdminSite(admin.AdminSite):
@@ -61,7 +64,7 @@ class AnchorAdminSite(admin.AdminSite):
         """Django's "view on site" redirect, for a model that has a table: the console's
         permission holders are unmanaged models without one, where Django's own view queries it
         anyway (a 500). Anything else not found is the 404 Django gives."""
-        if not (content_type_id.isascii() and content_type_id.isdigit()):
+        if not re.fullmatch(r"[0-9]{1,18}", content_type_id, re.ASCII):
             raise Http404("no such content type")
         try:
             model = ContentType.objects.get_for_id(int(content_type_id)).model_class()
@@ -74,17 +77,21 @@ class AnchorAdminSite(admin.AdminSite):
     def admin_view(self, view: Any, cacheable: bool = False) -> Any:
         """The admin's wrapper (login, never_cache, CSRF), which also answers two kinds of bad
         input Django's stock admin pages let through as a 500 with the admin-styled 400: an
-        empty `_to_field` (looked up as a field named "") and a number too large for the
-        database (an id of 30 digits in a form's choice: OverflowError)."""
+        empty `_to_field` (looked up as a field named ""), a list search longer than
+        SEARCH_MAX characters (SQLite refuses a LIKE pattern that complex) and a number too
+        large for the database (an id of 30 digits in a form's choice: OverflowError)."""
         from anchor_site.dashboard import bad_request
 
         inner = super().admin_view(view, cacheable)
+        stock_list = isinstance(getattr(view, "__self__", None), admin.ModelAdmin)
 
         @functools.wraps(inner)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.GET.get(TO_FIELD_VAR) == "" or (
                 request.method == "POST" and request.POST.get(TO_FIELD_VAR) == ""
             ):
+                return bad_request(request)
+            if stock_list and len(request.GET.get(SEARCH_VAR, "")) > SEARCH_MAX:
                 return bad_request(request)
             try:
                 return inner(request, *args, **kwargs)

@@ -119,7 +119,7 @@ def test_view_on_site_for_a_model_without_a_table_is_a_404(superuser_client):
     from projects.models import ProjectAccess
 
     unmanaged = ContentType.objects.get_for_model(ProjectAccess)
-    for content_type in (str(unmanaged.pk), "\uff11", "999999"):
+    for content_type in (str(unmanaged.pk), "\uff11", "999999", "9" * 30, "1" * 20_000):
         url = reverse("admin:view_on_site", args=[content_type, "1"])
         assert superuser_client.get(url).status_code == 404
 
@@ -170,3 +170,9 @@ def test_find_on_a_deployment_stored_without_a_project_shows_what_is_stored(clie
     assert response.status_code == 200
     body = said(response)
     assert "Record could not be read" in body and deployment.deployment_id in body
+
+
+def test_a_search_too_long_for_the_database_is_a_400_on_the_stock_admin_lists(superuser_client):
+    url = reverse("admin:auth_user_changelist")
+    assert superuser_client.get(url, {"q": "\U0001f600" * 2_000}).status_code == 400
+    assert superuser_client.get(url, {"q": "root"}).status_code == 200
