@@ -18,9 +18,11 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
+from anchor_site import params
 from anchor_site.csvstream import csv_lines, csv_response
 from anchor_site.dashboard import dashboard_view, error_page, render
 from anchor_site.forms import AuditFilterForm
+from infra.core.errors import ValidationError
 from staff.audit import audit
 from staff.models import AuditEntry, AuditKind, RecordType
 from staff.permissions import VIEW_AUDIT
@@ -86,12 +88,10 @@ def _changes(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
 
 
 def _position(request: HttpRequest, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    if not value:
-        return None
-    if not value.isdigit() or len(value) > 18:
-        raise ValueError(name)
-    return int(value)
+    try:
+        return params.whole_number(request.GET, name, digits=18)
+    except ValidationError as error:
+        raise ValueError(name) from error
 
 
 @dashboard_view(VIEW_AUDIT)

@@ -11,9 +11,22 @@ from django.http import StreamingHttpResponse
 
 logger = logging.getLogger("anchor.dashboard")
 
-# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): =, +, -, @, and the
-# tab and carriage return that some spreadsheets skip before looking.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): =, +, -, @; their
+# fullwidth forms (U+FF1D, U+FF0B, U+FF0D, U+FF20), which spreadsheets set to East Asian input
+# normalise to the ASCII ones; and any C0 control character or DEL (tab, CR, LF and the rest),
+# which some spreadsheets skip before looking at what follows.
+_FORMULA_START = (
+    "=",
+    "+",
+    "-",
+    "@",
+    "\uff1d",
+    "\uff0b",
+    "\uff0d",
+    "\uff20",
+    *map(chr, range(0x20)),
+    "\x7f",
+)
 
 
 def safe_cell(value: Any) -> str:

@@ -289,14 +289,18 @@ def dashboard_view(permission: str) -> Callable[[View], View]:
                     error,
                     extra={"aws_code": error.code, "resource": error.resource},
                 )
+                fix = (
+                    "provision the stage, or point the console at the right table or bucket"
+                    if error.missing
+                    else "fix the console's permissions or credentials"
+                )
                 return error_page(
                     request,
                     503,
                     "Console misconfigured",
-                    "The console cannot use its DynamoDB tables or S3 buckets "
-                    f"({error.resource or 'AWS'}: {error.code or 'refused'}). Trying again will "
-                    "not help: an operator must fix the stage or the console's permissions; "
-                    "the details are in the console's log.",
+                    f"The console cannot use its DynamoDB tables or S3 buckets: "
+                    f"{error.what_happened()}. Trying again will not help: an operator must "
+                    f"{fix}; the details are in the console's log.",
                 )
             except Unavailable as error:
                 logger.warning("data plane unavailable: %s", error)

@@ -11,6 +11,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from anchor_site import params
 from deployments.schemas import DeploymentStatus
 from infra.core.errors import ValidationError
 from infra.core.ids import valid_project_id, valid_user_id
@@ -94,6 +95,16 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def _usable_day(day: date | None, name: str) -> date | None:
+    """The day, if the filters can compute with it (anchor_site.params.check_day)."""
+    if day is None:
+        return None
+    try:
+        return params.check_day(day, name)
+    except ValidationError as error:
+        raise forms.ValidationError(error.errors[name]) from error
+
+
 class DateRangeForm(forms.Form):
     """From and to dates (inclusive, Singapore days), both optional."""
 
@@ -103,6 +114,12 @@ class DateRangeForm(forms.Form):
     until = forms.DateField(
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
+
+    def clean_since(self) -> date | None:
+        return _usable_day(self.cleaned_data.get("since"), "since")
+
+    def clean_until(self) -> date | None:
+        return _usable_day(self.cleaned_data.get("until"), "until")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

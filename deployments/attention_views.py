@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET
 
+from anchor_site import params
 from anchor_site.dashboard import dashboard_view, render
 from deployments import attention as feed
 from infra.core.dynamo import now
@@ -40,7 +41,7 @@ def attention(request: HttpRequest) -> HttpResponse:
     """The feed's page (or, for a refresh, its list only). One page: 10 Queries of
     AttentionIndex and one BatchGetItem of the page's project names (deployments.attention)."""
     refresh = request.headers.get(REFRESH_HEADER) == "1"
-    kind = request.GET.get("kind") or None
+    kind = params.choice(request.GET, "kind", feed.KINDS)
     page = feed.attention_feed(
         stuck_after=settings.STUCK_BUILD_AFTER,
         queued_after=settings.LONG_QUEUED_AFTER,

@@ -391,7 +391,15 @@ def list_project_day_counts(
 def resolve_deployment_tenant(deployment_id: str) -> tuple[str, str]:
     """CROSS-TENANT: (userId, projectId) owning a deployment id. Only audited staff look-ups."""
     item = _find_item(deployment_id, None)
-    return item["userId"], item["projectId"]
+    user_id, project_id = item.get("userId"), item.get("projectId")
+    if not isinstance(user_id, str) or not isinstance(project_id, str):
+        # Stored without a usable owner: staff see the item as it is, not a 500.
+        raise Unreadable(
+            f"the stored deployment {deployment_id} names no tenant or project",
+            key={k: str(item[k]) for k in ("PK", "SK") if k in item},
+            attributes=item,
+        )
+    return user_id, project_id
 
 
 # --- writes ------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ URL is the same 404 as a missing one; S3 is then read with that record as the pr
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from anchor_site import params
 from anchor_site.dashboard import (
     concurrently,
     dashboard_view,
@@ -186,7 +186,7 @@ def _panel(read: Future[Any], what: str, deployment_id: str) -> tuple[Any, str |
         return read.result(), None
     except Misconfigured as error:
         logger.error("deployment %s: %s could not be read: %s", deployment_id, what, error)
-        return None, f"The {what} cannot be read: the console is not allowed to ({error.code})."
+        return None, f"The {what} cannot be read: {error.what_happened()}."
     except RepositoryError as error:
         logger.warning("deployment %s: %s could not be read: %s", deployment_id, what, error)
         return None, f"The {what} could not be read right now; reload the page to try again."
@@ -409,24 +409,24 @@ def _position_query(key: str, etag: str, at: str, position: LogPosition) -> dict
 
 
 def _whole_number(request: HttpRequest, name: str) -> int | None:
-    raw = request.GET.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit() or len(raw) > 15:
-        raise ValidationError({name: ["must be a whole number of at most 15 digits"]})
-    return int(raw)
+    return params.whole_number(request.GET, name)
+
+
+_ETAG = re.compile(r"[0-9a-fA-F-]{1,80}", re.ASCII)
+_DAMAGED = "this log link is damaged; open the log again"
 
 
 def _known_position(request: HttpRequest, key: str, at: str) -> tuple[LogPosition | None, str]:
     """The signed position a link carried for the offset in parameter `at`, and its ETag."""
     offset, line = _whole_number(request, at), _whole_number(request, "line")
-    etag, sig = request.GET.get("v", ""), request.GET.get("sig", "")
+    sig = request.GET.get("sig", "")
     if offset is None or line is None or not sig:
         return None, ""
-    if line < 1 or not re.fullmatch(r"[0-9a-fA-F-]{1,80}", etag):
-        raise ValidationError({"line": ["this log link is damaged; open the log again"]})
-    if not hmac.compare_digest(sig, _POSITIONS.signature(_position_value(key, etag, offset, line))):
-        raise ValidationError({"sig": ["this log link is damaged; open the log again"]})
+    etag = params.token(request.GET, "v", _ETAG, _DAMAGED)
+    if line < 1 or etag is None:
+        params.refuse("line", _DAMAGED)
+    if not params.signed(_POSITIONS, _position_value(key, etag, offset, line), sig):
+        params.refuse("sig", _DAMAGED)
     return LogPosition(offset, line), f'"{etag}"'
 
 
@@ -602,6 +602,8 @@ def _scan_subject(request: HttpRequest) -> str:
 
 
 _FINAL = frozenset({DeploymentStatus.READY, DeploymentStatus.ERROR, DeploymentStatus.CANCELED})
+_TAIL_ETAG = re.compile(r'"?[0-9a-fA-F-]{1,80}"?', re.ASCII)
+_MARK = re.compile(r"[0-9a-f]{16}", re.ASCII)
 
 
 @dashboard_view(VIEW)
@@ -615,12 +617,8 @@ def deployment_log_tail(request: HttpRequest, user_id: str, deployment_id: str) 
     """
     deployment = deployments.get_deployment(user_id, deployment_id)
     offset = _whole_number(request, "offset") or 0
-    etag = request.GET.get("etag", "")
-    if etag and not re.fullmatch(r'"?[0-9a-fA-F-]{1,80}"?', etag):
-        raise ValidationError({"etag": ["not an ETag"]})
-    mark = request.GET.get("mark", "")
-    if mark and not re.fullmatch(r"[0-9a-f]{16}", mark):
-        raise ValidationError({"mark": ["not a mark this console made"]})
+    etag = params.token(request.GET, "etag", _TAIL_ETAG, "not an ETag") or ""
+    mark = params.token(request.GET, "mark", _MARK, "not a mark this console made") or ""
     final = deployment.status in _FINAL
     tail = storage.read_log_tail(
         user_id,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest, QueryDict
 
+from anchor_site import params
 from infra.core.dynamo import Page
 
 
@@ -30,8 +31,9 @@ class Pager:
 
 
 def current_cursor(request: HttpRequest, param: str = "cursor") -> str | None:
-    """The cursor this request asks for (None for the first page)."""
-    return request.GET.get(param) or None
+    """The cursor this request asks for (None for the first page); InvalidCursor (a 400) for one
+    no console could have made, before any read."""
+    return params.cursor(request.GET, param)
 
 
 def build_pager(request: HttpRequest, page: Page, *, param: str = "cursor") -> Pager:

@@ -16,7 +16,14 @@ from infra.core.dynamo import (
     to_item,
     to_value,
 )
-from infra.core.errors import Conflict, NotFound, ValidationError, aws_errors, condition_check
+from infra.core.errors import (
+    Conflict,
+    NotFound,
+    Unreadable,
+    ValidationError,
+    aws_errors,
+    condition_check,
+)
 from infra.core.ids import MAX_PAGE, PROJECT_ID_PATTERN, new_id, new_write_token, valid_user_id
 from infra.core.receipts import receipt_put
 from infra.core.resources import DERIVED_VERSION, PROJECTS, USER_ID_INDEX
@@ -149,7 +156,15 @@ def resolve_project_tenant(project_id: str) -> str:
         )
     if not item:
         raise _not_found(project_id)
-    return from_item(item)["userId"]
+    user_id = from_item(item).get("userId")
+    if not isinstance(user_id, str):
+        # Stored without a tenant: staff see the item as it is, not a 500.
+        raise Unreadable(
+            f"the stored project {project_id} names no tenant",
+            key={"PK": project_id, "SK": "METADATA"},
+            attributes=from_item(item),
+        )
+    return user_id
 
 
 # --- writes ------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from anchor_site import params
 from anchor_site.dashboard import (
     concurrently,
     dashboard_view,
@@ -171,11 +172,8 @@ def tenant_detail(request: HttpRequest, user_id: str) -> HttpResponse:
 @require_GET
 def project_detail(request: HttpRequest, user_id: str, project_id: str) -> HttpResponse:
     """The tenant's project, its deployments (25 a page, by status) and the 30-day chart."""
-    status = request.GET.get("status") or None
-    allowed = [s.value for s in DeploymentStatus]
-    if status is not None and status not in allowed:
-        # Checked before any read: a bad filter costs no DynamoDB call.
-        raise ValidationError({"status": [f"{status!r} is not one of {', '.join(allowed)}"]})
+    # Checked before any read: a bad filter costs no DynamoDB call.
+    status = params.choice(request.GET, "status", [s.value for s in DeploymentStatus])
     cursor = current_cursor(request)
     if cursor:  # a bad cursor is a 400 before any read
         deployments.check_cursor(user_id, project_id, cursor, status=status)

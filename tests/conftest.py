@@ -128,9 +128,10 @@ def aws_stage(
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from tests import spy
+    from tests import awsrules, spy
 
     spy.install()
+    awsrules.install()  # moto refuses a wrong-typed index key the way DynamoDB does
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

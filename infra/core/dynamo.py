@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from django.conf import settings
 from django.core import signing
 from pydantic import BaseModel, TypeAdapter
@@ -83,6 +83,8 @@ def _to_dynamo(value: Any) -> Any:
 
 
 def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Binary):  # boto3's wrapper, whose str() is bytes (a TypeError to print)
+        return value.value
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):

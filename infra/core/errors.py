@@ -94,6 +94,23 @@ class Misconfigured(Unavailable):
         self.code = code
         self.resource = resource
 
+    @property
+    def missing(self) -> bool:
+        """A table, index or bucket that does not exist (NoSuchBucket, ResourceNotFoundException),
+        as opposed to one AWS refused the console (AccessDenied, bad credentials)."""
+        return self.code in MISSING_RESOURCE_CODES
+
+    def what_happened(self) -> str:
+        """What went wrong, in words that match it: "the S3 bucket is missing (NoSuchBucket)",
+        "AWS refused the console's GetObject (AccessDenied)", "no AWS credentials found"."""
+        if self.missing:
+            return f"the {MISSING_RESOURCE_CODES[self.code]} is missing ({self.code})"
+        if self.code in ACCESS_DENIED_CODES:
+            return f"AWS refused the console's {self.resource or 'request'} ({self.code})"
+        if self.code in BAD_CREDENTIALS_CODES:
+            return f"AWS did not accept the console's credentials ({self.code})"
+        return str(self)
+
 
 class InternalError(RepositoryError):
     """A request AWS refused as malformed (a ValidationException, a parameter botocore
@@ -136,7 +153,9 @@ _UNAVAILABLE_CODES = {
     "504",
 }
 _NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
-_MISSING_RESOURCE = {
+# A table, index or bucket that does not exist: an unprovisioned stage or a wrong name, never a
+# refusal (the console is allowed; there is nothing there).
+MISSING_RESOURCE_CODES = {
     "ResourceNotFoundException": "DynamoDB table or index",
     "NoSuchBucket": "S3 bucket",
 }
@@ -177,9 +196,9 @@ def translate(error: BaseException) -> RepositoryError:
         operation = getattr(error, "operation_name", "") or "a call"
         if code in _UNAVAILABLE_CODES:
             return Unavailable(f"AWS is throttling or failing ({operation}): {code}", cause=error)
-        if code in _MISSING_RESOURCE:
+        if code in MISSING_RESOURCE_CODES:
             # A missing table or bucket is an unprovisioned stage, not a missing record.
-            what = _MISSING_RESOURCE[code]
+            what = MISSING_RESOURCE_CODES[code]
             return Misconfigured(
                 f"{what} missing (is the stage provisioned?): {message}",
                 cause=error,

@@ -206,6 +206,34 @@ def test_a_cell_a_spreadsheet_would_run_is_quoted():
     assert safe_cell(None) == ""
 
 
+@pytest.mark.parametrize(
+    "dangerous",
+    [
+        *(chr(code) + "=1+1" for code in range(0x20)),  # every C0 control, tab CR LF among them
+        "\x7f=1+1",
+        '\uff1dHYPERLINK("http://evil")',  # fullwidth = + - @
+        "\uff0b1",
+        "\uff0d1",
+        "\uff20SUM(A1)",
+    ],
+)
+def test_a_cell_starting_with_a_control_or_a_fullwidth_formula_sign_is_quoted(dangerous):
+    from anchor_site.csvstream import csv_lines, safe_cell
+
+    assert safe_cell(dangerous) == "'" + dangerous
+    # Through the whole writer, as a spreadsheet reads the file: the cell comes back whole,
+    # apostrophe first, whatever control it starts with.
+    text = "".join(csv_lines(["a", "b"], [[dangerous, "x"]], what="test")).lstrip("\ufeff")
+    assert list(csv.reader(io.StringIO(text, newline=""))) == [["a", "b"], ["'" + dangerous, "x"]]
+
+
+@pytest.mark.parametrize("harmless", ["a\tb", "x\uff1d1", "\u00e9=1", "1-2", "\u3000x"])
+def test_a_cell_with_a_formula_sign_or_control_not_at_its_start_is_left_alone(harmless):
+    from anchor_site.csvstream import safe_cell
+
+    assert safe_cell(harmless) == harmless
+
+
 def test_the_export_of_100000_entries_streams_in_flat_memory(client_as, actor):
     moment = timezone.now() - timedelta(days=1)
     AuditEntry.objects.bulk_create(

@@ -16,7 +16,7 @@ from deployments import repository as deployments
 from deployments import storage
 from infra.core import aws
 from infra.core.dynamo import to_item
-from infra.core.resources import DEPLOYMENTS, PROJECTS
+from infra.core.resources import ARTIFACTS, DEPLOYMENTS, PROJECTS
 from projects import repository as projects
 from tests.faults import always, inject
 
@@ -145,8 +145,41 @@ def test_a_log_the_console_may_not_read_degrades_only_its_panel(client_as, proje
     assert response.status_code == 200
     body = text(response)
     assert deployment.deployment_id in body and "Add pricing page" in body
-    assert "The build log cannot be read: the console is not allowed to" in body
+    said = html.unescape(body)
+    assert (
+        "The build log cannot be read: AWS refused the console's HeadObject (AccessDenied)" in said
+    )
+    assert "missing" not in said.split("cannot be read")[1][:120]
     assert "No artifacts are stored for this deployment" in body
+
+
+def test_a_missing_bucket_is_called_missing_not_refused(client_as, project):
+    deployment = deployments.create_deployment(TENANT, project.project_id, PUSH)
+    aws.s3().delete_bucket(Bucket=ARTIFACTS.name())  # empty: this deployment stored none
+    response = client_as("support").get(deployment_url("detail", deployment.deployment_id))
+    assert response.status_code == 200
+    body = text(response)
+    assert "The artifacts cannot be read: the S3 bucket is missing (NoSuchBucket)" in body
+    assert "not allowed" not in body and "refused" not in body
+
+
+def test_a_missing_table_page_says_missing_and_to_provision(client_as, project):
+    with inject(aws.dynamodb(), always("missing-table")):
+        response = client_as("support").get(project_url(project))
+    assert response.status_code == 503
+    body = text(response)
+    assert "the DynamoDB table or index is missing (ResourceNotFoundException)" in body
+    assert "provision the stage" in body
+    assert "refused" not in body and "permissions" not in body
+
+
+def test_a_refusal_page_says_refused_and_to_fix_permissions(client_as, project):
+    with inject(aws.dynamodb(), always("denied", only={"Query"})):
+        response = client_as("support").get(project_url(project))
+    body = html.unescape(text(response))
+    assert "AWS refused the console's Query (AccessDeniedException)" in body
+    assert "fix the console's permissions or credentials" in body
+    assert "missing" not in body
 
 
 def _put_raw(table, item: dict) -> None:
