@@ -21,6 +21,8 @@ FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 INLINE_CODE = re.compile(r"`[^`\n]*`")
 LINK = re.compile(r"(?<!!)\[(?:[^\]\n]|\][^(])*\]\(([^)\s]+)\)")
 HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$", re.MULTILINE)
+MD_NAME = re.compile(r"(?<![\w/.-])((?:\.\./)*[\w./-]*?[\w-]+\.md)\b")
+README_MOST_LINES = 250  # issue 23: the README is a newcomer's guide; the manual is docs/
 
 
 def _page_id(page: Path) -> str:
@@ -132,7 +134,9 @@ def broken_links(page: Path, root: Path = ROOT) -> list[str]:
             continue
         path, _, fragment = target.partition("#")
         linked = (page.parent / path).resolve() if path else page
-        if not linked.exists():
+        if not linked.is_relative_to(root.resolve()):
+            problems.append(f"{target}: outside the repository")
+        elif not linked.exists():
             problems.append(f"{target}: no file {path}")
         elif fragment and linked.suffix == ".md" and fragment not in anchors(linked):
             problems.append(f"{target}: no heading #{fragment} in {linked.relative_to(root)}")
@@ -151,6 +155,30 @@ def test_every_python_module_a_page_names_exists(page: Path) -> None:
         f"{path}: no such file" for path in named_paths(text) if not (ROOT / path).is_file()
     )
     assert not problems, f"{_page_id(page)} names what does not exist:\n" + "\n".join(problems)
+
+
+def missing_pages(page: Path, root: Path = ROOT) -> list[str]:
+    """Markdown files a page names (linked or not) that are not in the repository: a name is
+    read from the page's folder, then from the repository's root."""
+    problems = []
+    for name in sorted(set(MD_NAME.findall(page.read_text(encoding="utf-8")))):
+        places = [(page.parent / name).resolve(), (root / name).resolve()]
+        if not any(p.is_relative_to(root.resolve()) and p.is_file() for p in places):
+            problems.append(f"{name}: not in the repository")
+    return problems
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_page_id)
+def test_every_markdown_file_a_page_names_is_in_the_repository(page: Path) -> None:
+    problems = missing_pages(page)
+    assert not problems, f"{_page_id(page)} names pages it does not have:\n" + "\n".join(problems)
+
+
+def test_the_readme_stays_a_short_guide() -> None:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").count("\n")
+    assert lines < README_MOST_LINES, (
+        f"README.md has {lines} lines; keep it under {README_MOST_LINES} and move detail to docs/"
+    )
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)
@@ -188,10 +216,19 @@ def test_the_checks_catch_a_missing_module_a_missing_file_and_a_broken_link(
     page = docs / "b.md"
     page.write_text(
         "[ok](a.md) [ok](a.md#its-first-part) [gone](missing.md) [bad](a.md#nowhere) "
-        "[web](https://example.com) [self](#here)\n\n# Here\n\n```\n[in code](nowhere.md)\n```\n",
+        "[web](https://example.com) [self](#here) [out](../../outside.md)\n\n# Here\n\n"
+        "```\n[in code](nowhere.md)\n```\n\nSee `DESIGN.md` and README.md.\n",
         encoding="utf-8",
     )
+    (tmp_path / "README.md").write_text("# Read me\n", encoding="utf-8")
     assert broken_links(page, root=tmp_path) == [
         "missing.md: no file missing.md",
         "a.md#nowhere: no heading #nowhere in docs/a.md",
+        "../../outside.md: outside the repository",
+    ]
+    assert missing_pages(page, root=tmp_path) == [
+        "../../outside.md: not in the repository",
+        "DESIGN.md: not in the repository",
+        "missing.md: not in the repository",
+        "nowhere.md: not in the repository",
     ]
