@@ -41,8 +41,9 @@ from tests.reliability.conftest import scale
 
 pytestmark = [
     pytest.mark.contract,
-    # Committed rows: the staff thread writes the audit trail from its own connection.
-    pytest.mark.django_db(transaction=True),
+    # Committed rows: the staff thread writes the audit trail from its own connection. The
+    # serialized rollback restores the migrations' groups an earlier transactional test flushed.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.usefixtures("aws_stage"),
     pytest.mark.parametrize("aws_stage", ["ddblocal"], indirect=True),
 ]
