@@ -23,6 +23,7 @@ from infra.local import localaws
 from projects import repository as projects
 from staff import actions
 from staff.models import AuditEntry
+from tests.factories import PUSH
 
 # The dashboard is exercised on moto; the repository's own suite covers DynamoDB Local.
 pytestmark = [
@@ -32,7 +33,6 @@ pytestmark = [
 
 S = DeploymentStatus
 TENANT, OTHER = "tenant-a", "tenant-b"
-PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "Add pricing page"}
 MISSING_ID = "dpl_0000000000000000"
 PAGES = ("detail", "log", "cancel", "fail")
 REASON = {"reason": "The tenant asked support to stop it"}
@@ -40,13 +40,6 @@ REASON = {"reason": "The tenant asked support to stop it"}
 
 def url(page: str, user_id: str, deployment_id: str) -> str:
     return reverse(f"admin:deployments_deployment_{page}", args=[user_id, deployment_id])
-
-
-@pytest.fixture
-def project(aws_stage: str):
-    return projects.create_project(
-        TENANT, {"name": "storefront", "repo_url": "https://github.com/a/storefront"}
-    )
 
 
 @pytest.fixture
