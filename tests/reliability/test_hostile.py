@@ -29,6 +29,7 @@ from infra.core.resources import DEPLOYMENTS, LOGS, PROJECTS, log_key
 from infra.core.schemas import validate
 from projects import repository as projects
 from projects.schemas import CreateProjectSchema
+from tests.factories import PUSH
 from tests.reliability.conftest import scale
 
 pytestmark = [pytest.mark.django_db]
@@ -38,7 +39,6 @@ BOTH_ENGINES = pytest.mark.parametrize(
 )
 
 TENANT = "tenant-hostile"
-PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "fine"}
 FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
 junk = st.one_of(
