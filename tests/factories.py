@@ -56,16 +56,17 @@ def create_deployment(
     **changes: Any,
 ) -> DeploymentSchema:
     """A deployment of `project` (PUSH with `changes`) moved along the status machine to `status`,
-    as the orchestrator would move it; `started_ago` backdates a building one (a stuck build)."""
+    as the orchestrator would move it; `started_ago` backdates its build's start (a building one
+    started hours ago is a stuck build)."""
     made = deployments.create_deployment(project.user_id, project.project_id, push(**changes))
     if status is S.QUEUED:
         return made
-    if status is S.CANCELED:
+    if status is S.CANCELED:  # canceled while queued, as staff cancel most often
         return deployments.update_deployment_status(made.deployment_id, S.CANCELED)
     deployments.update_deployment_status(made.deployment_id, S.BUILDING)
+    if started_ago is not None:
+        deployments.update_deployment(made.deployment_id, started_at=now() - started_ago)
     if status is S.BUILDING:
-        if started_ago is not None:
-            deployments.update_deployment(made.deployment_id, started_at=now() - started_ago)
         return deployments.get_deployment(project.user_id, made.deployment_id)
     return deployments.update_deployment_status(made.deployment_id, status, error=error)
 
