@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run serve shell provision test lint format bench bench-export bench-logs reliability chaos clean
+.PHONY: setup run serve shell provision test test-fast lint format bench bench-export bench-logs reliability chaos clean
 
 setup: $(STAMP)
 
@@ -50,6 +50,13 @@ format: setup
 test: setup lint
 	$(BIN)/python -m benchmarks.scale --quick
 	$(BIN)/pytest
+
+# The quick loop while working (a few minutes, no lint): tests/unit and tests/integration on moto
+# in-process only. Left to `make test`: the DynamoDB Local half of every ENGINES
+# parametrisation (tests/conftest.py; marked `contract`), tests/contract, tests/e2e (browser),
+# tests/reliability (faults, races, chaos) and the benchmark. ARGS are pytest's (ARGS=-x, -k ...).
+test-fast: setup
+	$(BIN)/pytest tests/unit tests/integration -m "not contract and not e2e" -q $(ARGS)
 
 # Every dashboard page's DynamoDB calls, items read and time for projects of 1,000 and 100,000
 # deployments on DynamoDB Local, beside its target (README "Performance"). ARGS=--quick for

@@ -15,6 +15,8 @@ from infra.core import aws
 from infra.core.resources import BUCKETS, TABLES
 from infra.local import localaws, s3policy
 from infra.local.localaws import LocalService
+from projects.schemas import ProjectSchema
+from tests import factories
 
 # The engines the repository suite runs on. "ddblocal" is AWS's own DynamoDB Local engine over
 # HTTP (S3 stays on moto in-process, which lets requests to other endpoints through).
@@ -122,6 +124,12 @@ def aws_stage(
     yield engine
     if engine == "ddblocal":
         drop_all_tables()
+
+
+@pytest.fixture
+def project(aws_stage: str) -> ProjectSchema:
+    """factories.TENANT's project "storefront" (factories.PROJECT), on each engine in turn."""
+    return factories.create_project()
 
 
 # --- the DynamoDB spy over the whole session (tests/spy.py) ---------------------------------

@@ -31,6 +31,7 @@ from infra.core.resources import LOGS, log_key
 from projects import repository as projects
 from staff import actions, outbox
 from staff.models import AuditEntry, Outcome
+from tests.factories import PUSH
 
 pytestmark = [
     # Autocommit (no test-wide transaction), as in production; the staff groups the data
@@ -40,7 +41,6 @@ pytestmark = [
 
 S = DeploymentStatus
 TENANT = "tenant-a"
-PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "Add pricing page"}
 OTHER_PUSH = {"commit_sha": "fedcba9876543210fedcba9876543210fedcba98", "message": "Other"}
 REASON = "test: the tenant asked for it"
 ACTIONS = ["cancel", "fail", "edit", "redeploy", "restore"]
@@ -89,13 +89,6 @@ class Plan:
     url: str
     data: dict[str, str]
     effect: Callable[[], int]
-
-
-@pytest.fixture
-def project(aws_stage: str):
-    return projects.create_project(
-        TENANT, {"name": "storefront", "repo_url": "https://github.com/a/storefront"}
-    )
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ from infra.local import localaws
 from projects import repository as projects
 from staff import actions
 from staff.models import AuditEntry
+from tests import factories
+from tests.factories import PUSH
 
 # The dashboard is exercised on moto; the repository's own suite covers DynamoDB Local.
 pytestmark = [
@@ -32,7 +34,6 @@ pytestmark = [
 
 S = DeploymentStatus
 TENANT, OTHER = "tenant-a", "tenant-b"
-PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "Add pricing page"}
 MISSING_ID = "dpl_0000000000000000"
 PAGES = ("detail", "log", "cancel", "fail")
 REASON = {"reason": "The tenant asked support to stop it"}
@@ -43,28 +44,11 @@ def url(page: str, user_id: str, deployment_id: str) -> str:
 
 
 @pytest.fixture
-def project(aws_stage: str):
-    return projects.create_project(
-        TENANT, {"name": "storefront", "repo_url": "https://github.com/a/storefront"}
-    )
-
-
-@pytest.fixture
 def make(project) -> Callable[..., DeploymentSchema]:
     """make(status, started_ago=None): a deployment of the tenant's project in that status."""
 
     def build(status: S = S.QUEUED, *, started_ago: timedelta | None = None) -> DeploymentSchema:
-        deployment = deployments.create_deployment(TENANT, project.project_id, PUSH)
-        if status is S.QUEUED:
-            return deployment
-        if status is S.CANCELED:
-            return deployments.update_deployment_status(deployment.deployment_id, S.CANCELED)
-        deployments.update_deployment_status(deployment.deployment_id, S.BUILDING)
-        if started_ago is not None:
-            deployments.update_deployment(deployment.deployment_id, started_at=now() - started_ago)
-        if status is S.BUILDING:
-            return deployments.get_deployment(TENANT, deployment.deployment_id)
-        return deployments.update_deployment_status(deployment.deployment_id, status)
+        return factories.create_deployment(project, status, started_ago=started_ago)
 
     return build
 

@@ -20,16 +20,11 @@ from infra.core.dynamo import from_item
 from infra.core.errors import InvalidTransition
 from infra.core.resources import DEPLOYMENTS, DERIVED_VERSION, PROJECTS
 from projects import repository as projects
+from tests.factories import PUSH, TENANT
 
 pytestmark = pytest.mark.usefixtures("aws_stage")
 
 S = DeploymentStatus
-PUSH = {"commit_sha": "a1b2c3d4e5f6", "message": "Fix the build", "branch": "main"}
-
-
-@pytest.fixture
-def project():
-    return projects.create_project("usr_a", {"name": "web", "repo_url": "https://github.com/a/web"})
 
 
 def _history(project, count: int, *, statuses=(S.READY,)) -> list[DeploymentSchema]:
@@ -56,7 +51,7 @@ def _walk(project, *, limit: int, status: str | None = None):
     forwards, pages, cursor = [], [], None
     while True:
         page = deployments.list_project_deployments(
-            "usr_a", project.project_id, limit=limit, cursor=cursor, status=status
+            TENANT, project.project_id, limit=limit, cursor=cursor, status=status
         )
         pages.append(page)
         forwards.append([d.deployment_id for d in page.items])
@@ -66,7 +61,7 @@ def _walk(project, *, limit: int, status: str | None = None):
     backwards, page = [forwards[-1]], pages[-1]
     while page.previous_cursor:
         page = deployments.list_project_deployments(
-            "usr_a", project.project_id, limit=limit, cursor=page.previous_cursor, status=status
+            TENANT, project.project_id, limit=limit, cursor=page.previous_cursor, status=status
         )
         backwards.append([d.deployment_id for d in page.items])
     return forwards, backwards[::-1]
@@ -92,12 +87,12 @@ def test_a_status_filtered_list_pages_both_ways_from_the_index(project):
 
 def test_the_cursor_of_a_deep_page_is_no_longer_than_that_of_the_second(project):
     _history(project, 45)
-    page = deployments.list_project_deployments("usr_a", project.project_id, limit=1)
+    page = deployments.list_project_deployments(TENANT, project.project_id, limit=1)
     sizes = []
     for _ in range(41):
         sizes.append(len(page.next_cursor))
         page = deployments.list_project_deployments(
-            "usr_a", project.project_id, limit=1, cursor=page.next_cursor
+            TENANT, project.project_id, limit=1, cursor=page.next_cursor
         )
     assert max(sizes) <= sizes[0] + 2 and max(sizes) < 300
     assert len(page.previous_cursor) < 300
@@ -124,7 +119,7 @@ def _recounted(project_id: str) -> dict:
 
 def test_random_creates_and_transitions_leave_every_counter_equal_to_a_recount(project):
     rng = random.Random(7)
-    made = [deployments.create_deployment("usr_a", project.project_id, PUSH) for _ in range(6)]
+    made = [deployments.create_deployment(TENANT, project.project_id, PUSH) for _ in range(6)]
     made += _history(project, 30, statuses=(S.QUEUED, S.BUILDING, S.READY))
     ids = [d.deployment_id for d in made]
     for _ in range(120):
@@ -134,16 +129,16 @@ def test_random_creates_and_transitions_leave_every_counter_equal_to_a_recount(p
             deployments.update_deployment_status(deployment_id, target)
         if rng.random() < 0.1:
             ids.append(
-                deployments.create_deployment("usr_a", project.project_id, PUSH).deployment_id
+                deployments.create_deployment(TENANT, project.project_id, PUSH).deployment_id
             )
     assert _counters(project.project_id) == _recounted(project.project_id)
     by_status = Counter(
         d.status.value
-        for d in deployments.list_project_deployments("usr_a", project.project_id, limit=100).items
+        for d in deployments.list_project_deployments(TENANT, project.project_id, limit=100).items
     )
     for status, count in by_status.items():
         page = deployments.list_project_deployments(
-            "usr_a", project.project_id, limit=100, status=status
+            TENANT, project.project_id, limit=100, status=status
         )
         assert len(page.items) == count and all(d.status.value == status for d in page.items)
 
@@ -174,10 +169,9 @@ def test_the_recount_fills_in_old_data_marks_the_project_and_changes_nothing_twi
     _history(project, 40, statuses=(S.READY, S.ERROR))
     expected = _counters(project.project_id)
     _strip_derived(project)
-    assert projects.get_project("usr_a", project.project_id).derived_version == 0
+    assert projects.get_project(TENANT, project.project_id).derived_version == 0
     assert (
-        deployments.list_project_deployments("usr_a", project.project_id, status="error").items
-        == []
+        deployments.list_project_deployments(TENANT, project.project_id, status="error").items == []
     )
 
     out = StringIO()
@@ -185,8 +179,8 @@ def test_the_recount_fills_in_old_data_marks_the_project_and_changes_nothing_twi
 
     assert "Recounted 1 project(s) (40 deployments; 1 changed)" in out.getvalue()
     assert _counters(project.project_id) == expected
-    assert projects.get_project("usr_a", project.project_id).derived_version == DERIVED_VERSION
-    errors = deployments.list_project_deployments("usr_a", project.project_id, status="error")
+    assert projects.get_project(TENANT, project.project_id).derived_version == DERIVED_VERSION
+    errors = deployments.list_project_deployments(TENANT, project.project_id, status="error")
     assert len(errors.items) == 20
     again = StringIO()
     call_command("recount_deployments", stdout=again)
@@ -201,7 +195,7 @@ def test_a_project_not_yet_recounted_says_so_instead_of_showing_wrong_rows(proje
     _history(project, 12, statuses=(S.READY, S.ERROR))
     _strip_derived(project)
     client = client_as("support")
-    url = reverse("admin:projects_project_detail", args=["usr_a", project.project_id])
+    url = reverse("admin:projects_project_detail", args=[TENANT, project.project_id])
 
     filtered = client.get(url + "?status=error").content.decode()
     unfiltered = client.get(url).content.decode()

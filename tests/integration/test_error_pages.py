@@ -17,7 +17,7 @@ from deployments import storage
 from infra.core import aws
 from infra.core.dynamo import to_item
 from infra.core.resources import ARTIFACTS, DEPLOYMENTS, PROJECTS
-from projects import repository as projects
+from tests.factories import PUSH
 from tests.faults import always, inject
 
 pytestmark = [
@@ -26,14 +26,6 @@ pytestmark = [
 ]
 
 TENANT = "tenant-a"
-PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "Add pricing page"}
-
-
-@pytest.fixture
-def project(aws_stage: str):
-    return projects.create_project(
-        TENANT, {"name": "storefront", "repo_url": "https://github.com/a/storefront"}
-    )
 
 
 def project_url(project) -> str:

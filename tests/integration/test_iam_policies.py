@@ -43,13 +43,13 @@ from infra.core.resources import (
 from projects import repository as projects
 from staff.models import AuditEntry, Outcome
 from tests import iam
+from tests.factories import PUSH
 from tests.iam import Call, Grant, Role
 
 pytestmark = pytest.mark.django_db
 
 S = DeploymentStatus
 TENANT = "tenant-iam"
-PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "Add pricing page"}
 REASON = "IAM recording: ticket 4711"
 
 CONSOLE = Role("console", "iam-console-policy.json", "Console")

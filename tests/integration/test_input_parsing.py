@@ -13,6 +13,7 @@ from django.urls import reverse
 from deployments import repository as deployments
 from deployments import storage
 from projects import repository as projects
+from tests.factories import PUSH
 
 pytestmark = [
     pytest.mark.django_db,
@@ -20,7 +21,6 @@ pytestmark = [
 ]
 
 TENANT = "tenant-input"
-PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "fine"}
 
 
 @pytest.fixture

@@ -22,9 +22,9 @@ from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import now
 from infra.core.resources import LOGS, log_key
-from projects import repository as projects
 from staff import restore
 from staff.models import AuditEntry
+from tests.factories import PUSH
 
 pytestmark = [
     pytest.mark.django_db,
@@ -33,7 +33,6 @@ pytestmark = [
 
 S = DeploymentStatus
 TENANT, OTHER = "tenant-a", "tenant-b"
-PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "Add pricing page"}
 REASON = "ticket 4711: customer asks why the March build failed"
 
 
@@ -43,13 +42,6 @@ def url(page: str, user_id: str, deployment_id: str) -> str:
 
 def text_of(response: Any) -> str:
     return re.sub(r"\s+", " ", response.content.decode())
-
-
-@pytest.fixture
-def project(aws_stage: str):
-    return projects.create_project(
-        TENANT, {"name": "storefront", "repo_url": "https://github.com/a/storefront"}
-    )
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from infra.core.dynamo import now
 from projects import repository as projects
 from projects.schemas import ProjectSchema
 from staff.models import AuditEntry
+from tests.factories import PUSH
 
 pytestmark = [
     pytest.mark.django_db,
@@ -22,7 +23,6 @@ pytestmark = [
 ]
 
 TENANT = "usr_alice"
-PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "Add pricing page"}
 
 
 @pytest.fixture

@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from infra.core.errors import Conflict, ValidationError
 from projects.repository import get_project, import_project, list_user_projects
 from projects.schemas import ProjectSchema
+from tests.factories import CREATED, project_record
 
 pytestmark = pytest.mark.usefixtures("aws_stage")
 
-CREATED = datetime(2026, 3, 1, 4, 5, 6, 789000, tzinfo=UTC)
-
 
 def project(**changes: object) -> ProjectSchema:
-    fields = {
-        "project_id": "prj_0123456789abcdef",
-        "user_id": "acme-corp",
-        "name": "storefront",
-        "repo_url": "https://github.com/acme-corp/storefront",
-        "branch": "main",
-        "created_at": CREATED,
-        "updated_at": CREATED,
-        "version": 2,
-    }
-    return ProjectSchema(**{**fields, **changes})
+    """acme-corp's storefront as an import gives it: its own id, creation date and version."""
+    return project_record(
+        **{
+            "user_id": "acme-corp",
+            "repo_url": "https://github.com/acme-corp/storefront",
+            "version": 2,
+            **changes,
+        }
+    )
 
 
 def test_an_imported_project_keeps_its_own_id_and_creation_date() -> None:

@@ -19,12 +19,12 @@ from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.resources import ARTIFACTS, LOGS, log_key
 from projects import repository as projects
+from tests.factories import PUSH
 
 pytestmark = pytest.mark.django_db
 
 S = DeploymentStatus
 TENANT, OTHER = "tenant-a", "tenant-b"
-PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "Add pricing page"}
 GHOST = "dpl_ghost00000000000"
 
 

@@ -18,6 +18,7 @@ from infra.core.resources import PROJECTS
 from projects import repository as projects
 from staff import actions
 from staff.models import AuditEntry, AuditKind
+from tests.factories import push
 
 pytestmark = [
     pytest.mark.django_db,
@@ -26,25 +27,15 @@ pytestmark = [
 
 S = DeploymentStatus
 TENANT = "tenant-a"
-PUSH = {
-    "commit_sha": "0123456789abcdef0123456789abcdef01234567",
-    "branch": "release-7",
-    "message": "Add pricing page",
-}
 REASON = "The tenant asked for a rebuild after a flaky test"
-
-
-@pytest.fixture
-def project(aws_stage: str):
-    return projects.create_project(
-        TENANT, {"name": "storefront", "repo_url": "https://github.com/a/storefront"}
-    )
 
 
 @pytest.fixture
 def make(project) -> Callable[..., DeploymentSchema]:
     def build(status: S = S.READY) -> DeploymentSchema:
-        deployment = deployments.create_deployment(TENANT, project.project_id, PUSH)
+        deployment = deployments.create_deployment(
+            TENANT, project.project_id, push(branch="release-7")
+        )
         if status is S.QUEUED:
             return deployment
         deployments.update_deployment_status(deployment.deployment_id, S.BUILDING)

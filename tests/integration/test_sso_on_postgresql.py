@@ -10,7 +10,7 @@ import sys
 
 from tests.integration.test_on_postgresql import PROJECT_DIR, database_url  # noqa: F401 (fixture)
 
-SSO_SUITES = ["tests/integration/test_sso.py", "tests/integration/test_sso_refusals.py"]
+SSO_SUITES = ["tests/integration/sso", "tests/integration/sso_refusals"]
 
 
 def test_the_sso_suites_pass_on_postgresql(database_url: str) -> None:  # noqa: F811

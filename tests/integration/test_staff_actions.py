@@ -11,6 +11,7 @@ from infra.core.errors import Conflict, InvalidTransition, NotFound
 from projects import repository as projects
 from staff import actions
 from staff.models import AuditEntry
+from tests.factories import PUSH
 
 pytestmark = [
     pytest.mark.django_db,
@@ -19,14 +20,6 @@ pytestmark = [
 
 S = DeploymentStatus
 TENANT = "tenant-a"
-PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "Add pricing page"}
-
-
-@pytest.fixture
-def project(aws_stage: str):
-    return projects.create_project(
-        TENANT, {"name": "storefront", "repo_url": "https://github.com/a/storefront"}
-    )
 
 
 def test_cancel_moves_the_deployment_and_writes_one_audit_entry(project, operations_user):

@@ -9,10 +9,9 @@ from deployments import storage
 from infra.core import aws
 from infra.core.errors import InvalidCursor, NotFound, ValidationError
 from projects import repository as projects
+from tests.factories import PUSH
 
 pytestmark = pytest.mark.usefixtures("aws_stage")
-
-PUSH = {"commit_sha": "abcdef1", "message": "first"}
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from infra.core.resources import DEPLOYMENTS
 from projects import repository as projects
 from staff import actions, outbox
 from staff.models import AuditEntry, AuditKind, Outcome
+from tests.factories import PUSH
 from tests.faults import inject, mixed, sometimes
 from tests.reliability.conftest import scale
 
@@ -49,7 +50,6 @@ pytestmark = [
 ]
 
 S = DeploymentStatus
-PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "chaos"}
 NEXT = {S.QUEUED: [S.BUILDING, S.CANCELED], S.BUILDING: [S.READY, S.ERROR, S.CANCELED]}
 TENANTS = ("chaos-a", "chaos-b", "chaos-c")
 AUDIT_FAULT_RATE = 0.15  # of the audit trail's INSERT / UPDATE / DELETE statements

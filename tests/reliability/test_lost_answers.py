@@ -24,6 +24,7 @@ from projects import repository as projects
 from projects.schemas import ProjectSchema
 from staff import actions
 from staff.models import AuditEntry
+from tests.factories import PUSH
 from tests.faults import inject, sometimes
 from tests.reliability.conftest import scale, stored_statuses
 
@@ -32,7 +33,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("aws_stage")]
 S = DeploymentStatus
 WRITES = {"PutItem", "UpdateItem", "TransactWriteItems", "BatchWriteItem"}
 TENANT = "tenant-faults"
-PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "Ship it"}
 
 
 def _counters_match_rows(project_id: str) -> bool:

@@ -21,6 +21,7 @@ from deployments import repository as deployments
 from deployments.schemas import FINAL_STATUSES, DeploymentStatus
 from infra.core.errors import Conflict, InvalidTransition, Unavailable
 from projects import repository as projects
+from tests.factories import PUSH
 from tests.reliability.conftest import scale, stored_statuses
 
 pytestmark = [
@@ -30,7 +31,6 @@ pytestmark = [
 ]
 
 S = DeploymentStatus
-PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "race"}
 
 
 class History:

@@ -10,6 +10,7 @@ import pytest
 
 from deployments import repository as deployments
 from projects import repository as projects
+from tests.factories import PUSH
 from tests.reliability.conftest import scale
 
 pytestmark = [
@@ -17,8 +18,6 @@ pytestmark = [
     pytest.mark.usefixtures("aws_stage"),
     pytest.mark.parametrize("aws_stage", ["ddblocal"], indirect=True),
 ]
-
-PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "again"}
 
 
 def test_one_request_key_posted_by_eight_threads_at_once_queues_exactly_one_deployment():

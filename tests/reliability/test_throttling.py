@@ -17,6 +17,7 @@ from infra.core import aws
 from infra.core.errors import InvalidTransition, RepositoryError
 from projects import repository as projects
 from staff import actions
+from tests.factories import PUSH
 from tests.faults import inject, mixed, sometimes
 from tests.reliability.conftest import scale, stored_statuses
 
@@ -24,7 +25,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("aws_stage")]
 
 S = DeploymentStatus
 TENANT = "tenant-throttled"
-PUSH = {"commit_sha": "0123456789abcdef0123456789abcdef01234567", "message": "Ship it"}
 
 
 def test_thirty_percent_throttling_costs_no_page_and_no_acknowledged_write(operations_user):
