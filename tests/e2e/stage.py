@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from deployments import artifactstore, logstore
 from deployments import repository as deployments
-from deployments import storage
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import now
@@ -141,14 +141,14 @@ def _seed() -> tuple[str, DeploymentSchema, DeploymentSchema]:
     # Newest first, 25 a page: history[3] is the 28th row, on the second page.
     logged = history[3]
     lines = [f"[{n:03d}] compiling route /products/{n} ... ok" for n in range(1, 281)]
-    storage.put_build_log(
+    logstore.put_build_log(
         logged,
         "Cloning https://github.com/acme/storefront (main)\n"
         + "\n".join(lines)
         + "\nBuild completed in 1m 35s\nDeployment ready\n",
     )
-    storage.put_artifact(logged, "index.html", b"<!doctype html><h1>Storefront</h1>" * 40)
-    storage.put_artifact(logged, "static/app.js", b"console.log('storefront');\n" * 900)
+    artifactstore.put_artifact(logged, "index.html", b"<!doctype html><h1>Storefront</h1>" * 40)
+    artifactstore.put_artifact(logged, "static/app.js", b"console.log('storefront');\n" * 900)
     queued = deployments.create_deployment(
         TENANT,
         project.project_id,

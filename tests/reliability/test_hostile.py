@@ -20,8 +20,8 @@ from django.urls import NoReverseMatch, reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from deployments import logstore
 from deployments import repository as deployments
-from deployments import storage
 from infra.core import aws
 from infra.core.dynamo import from_item, to_item
 from infra.core.errors import ValidationError
@@ -509,7 +509,7 @@ def stage(aws_stage: str, django_user_model: Any) -> dict[str, str]:
     ready = deployments.create_deployment(TENANT, project.project_id, PUSH)
     deployments.update_deployment_status(ready.deployment_id, "building")
     deployments.update_deployment_status(ready.deployment_id, "ready")
-    storage.put_build_log(ready, "".join(f"step {n}\nnpm ERR! {n}\n" for n in range(300)))
+    logstore.put_build_log(ready, "".join(f"step {n}\nnpm ERR! {n}\n" for n in range(300)))
     archived = deployments.create_deployment(TENANT, project.project_id, PUSH)
     aws.s3().put_object(
         Bucket=LOGS.name(),
