@@ -15,6 +15,7 @@ from staff.lookups import SHELL_NOTE
 REPOSITORY_MODULES = (
     "projects.repository",
     "deployments.repository",
+    "deployments.history",
     "deployments.artifactstore",
     "deployments.logstore",
     "deployments.logread",
