@@ -17,7 +17,7 @@ import pytest
 from deployments import logstore
 from deployments import repository as deployments
 from deployments.schemas import DeploymentSchema, DeploymentStatus
-from infra.local import localaws
+from infra.local import processes
 from projects import repository as projects
 from tests.conftest import build_stage
 from tests.e2e.axe import check_accessibility
@@ -91,7 +91,7 @@ def _seed() -> tuple[DeploymentSchema, DeploymentSchema]:
 
 @pytest.fixture(scope="module")
 def log_stage(
-    moto_server: localaws.LocalService, tmp_path_factory: pytest.TempPathFactory
+    moto_server: processes.LocalService, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LogStage]:
     if not CHROMIUM.exists():
         cannot_run(f"{CHROMIUM} is missing (install Debian's chromium package)")

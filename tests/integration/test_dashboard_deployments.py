@@ -19,7 +19,7 @@ from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import format_timestamp, now
 from infra.core.resources import DEPLOYMENTS, LOGS, log_key
-from infra.local import localaws
+from infra.local import processes
 from projects import repository as projects
 from staff import actions
 from staff.models import AuditEntry
@@ -552,7 +552,7 @@ def test_an_unreachable_data_plane_is_a_503_page_that_says_so(
     logstore.put_build_log(deployment, "log\n")
     client = client_as("operations")
     with monkeypatch.context() as patch:
-        patch.setenv(f"AWS_ENDPOINT_URL_{service}", f"http://127.0.0.1:{localaws.free_port()}")
+        patch.setenv(f"AWS_ENDPOINT_URL_{service}", f"http://127.0.0.1:{processes.free_port()}")
         aws.reset_clients()
         response = client.get(url(page, TENANT, deployment.deployment_id))
     aws.reset_clients()

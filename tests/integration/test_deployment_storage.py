@@ -15,7 +15,7 @@ from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.errors import Unavailable, ValidationError
 from infra.core.resources import ARTIFACTS, LOGS, artifacts_prefix, log_key
-from infra.local import localaws
+from infra.local import processes
 
 # S3 is moto in-process on every engine, so one engine is enough here.
 pytestmark = pytest.mark.parametrize("aws_stage", ["moto"], indirect=True)
@@ -230,7 +230,7 @@ def test_a_missing_bucket_is_an_outage_not_a_missing_record(deployment):
 @pytest.fixture
 def unreachable_s3(aws_stage: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # A loopback port nobody listens on: the connection is refused at once.
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{localaws.free_port()}")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{processes.free_port()}")
     aws.reset_clients()
     yield
     aws.reset_clients()
