@@ -409,7 +409,7 @@ if OIDC_ENABLED:
     # The session re-check needs the logged-in user: right after the session lifetime check.
     MIDDLEWARE.insert(
         MIDDLEWARE.index("anchor_site.middleware.SessionLifetimeMiddleware") + 1,
-        "anchor_site.sso.SessionRefresh",
+        "anchor_site.sso_middleware.SessionRefresh",
     )
     # Logout is a form post that the console redirects to the provider's end_session endpoint:
     # Chromium applies form-action to that redirect too.

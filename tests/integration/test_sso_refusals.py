@@ -24,7 +24,7 @@ from django.test import Client, override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from anchor_site import sso
+from anchor_site import sso_provider
 from anchor_site.models import SSOIdentity
 from anchor_site.sso_claims import canonical_email
 from staff.models import AuditEntry, AuditKind
@@ -59,11 +59,11 @@ def console(idp: ScriptedProvider) -> Iterator[ScriptedProvider]:
         )
     )
     override.enable()
-    sso.forget_discovery()
+    sso_provider.forget_discovery()
     _reload_urls()
     yield idp
     override.disable()
-    sso.forget_discovery()
+    sso_provider.forget_discovery()
     _reload_urls()
 
 
@@ -715,7 +715,7 @@ def test_a_hostile_token_header_is_never_a_500(console, field, value) -> None:
 @settings(max_examples=25, deadline=None, suppress_health_check=FIXTURES)
 @given(body=json_value.filter(_no_surrogates), status=st.sampled_from([200, 200, 400, 401, 500]))
 def test_a_hostile_provider_answer_is_never_a_500(console, route, body, status) -> None:
-    sso.forget_discovery()
+    sso_provider.forget_discovery()
     console.reset()
     client = Client()
     if route == "/.well-known/openid-configuration":
