@@ -35,11 +35,13 @@ shell: setup
 provision: setup
 	DEBUG=true $(BIN)/python manage.py local_provision $(ARGS)
 
-# ruff, then the architecture contracts of pyproject.toml (docs/architecture.md).
+# ruff, then the architecture contracts of pyproject.toml (docs/architecture.md), then no
+# production module over 500 lines (.ci/module_sizes.py).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo --no-cache
+	$(BIN)/python .ci/module_sizes.py
 
 format: setup
 	$(BIN)/ruff format .

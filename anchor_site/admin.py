@@ -112,17 +112,17 @@ class AnchorAdminSite(admin.AdminSite):
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         """The admin's login page, offering single sign-on when it is configured."""
-        from anchor_site import sso
+        from anchor_site import sso_views
 
-        return super().login(request, {**(extra_context or {}), **sso.login_context(request)})
+        return super().login(request, {**(extra_context or {}), **sso_views.login_context(request)})
 
     def logout(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         """The admin's logout; an SSO session is signed out by single sign-on's one sign-out
-        (the provider's session too, whatever `next` says), anchor_site.sso.sign_out."""
-        from anchor_site import sso
+        (the provider's session too, whatever `next` says), anchor_site.sso_views.sign_out."""
+        from anchor_site import sso_views
 
         if request.method == "POST" and settings.OIDC_ENABLED:
-            response = sso.sign_out(request)
+            response = sso_views.sign_out(request)
             if response is not None:
                 return response
         return super().logout(request, extra_context)

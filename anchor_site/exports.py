@@ -1,7 +1,7 @@
 """The tenant's deployments as a streamed CSV download (admin:tenant_export).
 
 GET without `format=csv` shows the filter form; with it, the rows stream from DynamoDB one
-Query page at a time (deployments.repository.iter_tenant_deployments), so a worker's memory
+Query page at a time (deployments.history.iter_tenant_deployments), so a worker's memory
 stays flat however many deployments the tenant has. Each export is audited.
 """
 
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 from anchor_site.csvstream import csv_lines, csv_response
 from anchor_site.dashboard import dashboard_view, error_page, render
 from anchor_site.forms import TenantExportForm
-from deployments import repository as deployments
+from deployments import history
 from deployments.schemas import DeploymentSchema
 from infra.core.dynamo import format_timestamp
 from infra.core.errors import NotFound, Unreadable
@@ -104,7 +104,7 @@ def tenant_export(request: HttpRequest, user_id: str) -> HttpResponse:
     if project_id:
         projects.get_project(user_id, project_id)  # another tenant's project: 404
     since, until = form.window()
-    rows = deployments.iter_tenant_deployments(
+    rows = history.iter_tenant_deployments(
         user_id, project_id=project_id, status=status, since=since, until=until
     )
     first = list(itertools.islice(rows, 1))  # an unreachable DynamoDB is a 503 page, not a cut

@@ -97,7 +97,7 @@ for _stage in ANCHOR_PROTECTED_STAGES:
 # Presigned links to logs and artifacts live this long (seconds).
 ANCHOR_PRESIGN_SECONDS = _positive("ANCHOR_PRESIGN_SECONDS", 300)
 
-# The log viewer (deployments.storage): a search or "jump to first error" reads at most this many
+# The log viewer (deployments.logsearch): a search or "jump to first error" reads at most this many
 # bytes of a log per request (in ranged GETs of at most 256 KiB each), then offers to continue.
 ANCHOR_LOG_SCAN_BYTES = _positive("ANCHOR_LOG_SCAN_BYTES", 8 * 1024 * 1024)
 # "Jump to first error": the first line matching any of these regular expressions (searched in
@@ -409,7 +409,7 @@ if OIDC_ENABLED:
     # The session re-check needs the logged-in user: right after the session lifetime check.
     MIDDLEWARE.insert(
         MIDDLEWARE.index("anchor_site.middleware.SessionLifetimeMiddleware") + 1,
-        "anchor_site.sso.SessionRefresh",
+        "anchor_site.sso_middleware.SessionRefresh",
     )
     # Logout is a form post that the console redirects to the provider's end_session endpoint:
     # Chromium applies form-action to that redirect too.

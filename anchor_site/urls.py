@@ -22,4 +22,4 @@ handler404 = "anchor_site.dashboard.page_not_found"
 handler500 = "anchor_site.dashboard.server_error"
 
 if settings.OIDC_ENABLED:
-    urlpatterns.append(path("oidc/", include("anchor_site.sso")))
+    urlpatterns.append(path("oidc/", include("anchor_site.sso_views")))

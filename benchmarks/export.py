@@ -45,9 +45,9 @@ def main() -> int:
     parser.add_argument("--trace", action="store_true", help="also trace Python allocations")
     args = parser.parse_args()
 
-    from infra.local import localaws
+    from infra.local import dynamodblocal
 
-    service = localaws.start_dynamodb_local()
+    service = dynamodblocal.start_dynamodb_local()
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = service.endpoint
     try:
         return run(args.size, trace=args.trace)

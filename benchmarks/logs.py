@@ -106,8 +106,8 @@ def main() -> int:
     from django.test.utils import setup_databases
     from django.urls import reverse
 
+    from deployments import logread
     from deployments import repository as deployments
-    from deployments import storage
     from deployments.schemas import DeploymentStatus
     from infra.core import aws
     from infra.core.resources import BUCKETS, LOGS, TABLES, log_key
@@ -166,7 +166,7 @@ def main() -> int:
             f"{setup_seconds:.1f}s)"
         )
         print(
-            f"  chunk at most {storage.LOG_CHUNK_BYTES:,} bytes; a scan reads at most "
+            f"  chunk at most {logread.LOG_CHUNK_BYTES:,} bytes; a scan reads at most "
             f"{settings.ANCHOR_LOG_SCAN_BYTES:,} bytes a request (ANCHOR_LOG_SCAN_BYTES)"
         )
 
@@ -216,7 +216,7 @@ def main() -> int:
                 log_key(deployment.project_id, deployment.deployment_id),
                 etag,
                 "start",
-                storage.LogPosition(target_offset, args.target),
+                logread.LogPosition(target_offset, args.target),
             )
             permalink = f"{viewer}?{urlencode(query)}#L{args.target}"
         else:

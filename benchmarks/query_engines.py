@@ -21,8 +21,8 @@ setup_django()
 
 from infra.core import aws  # noqa: E402
 from infra.core.resources import DEPLOYMENTS  # noqa: E402
-from infra.local import localaws  # noqa: E402
-from infra.local.localaws import LocalService  # noqa: E402
+from infra.local import dynamodblocal, localaws  # noqa: E402
+from infra.local.processes import LocalService  # noqa: E402
 
 PROJECT_ID = "prj_benchmarkpartition"
 
@@ -101,10 +101,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=50)
     options = parser.parse_args()
     print(f"Query Limit=25, newest first, in one partition of {options.items} items")
-    if localaws.java_available():
-        measure("DynamoDB Local", localaws.start_dynamodb_local, options.items, options.repeat)
+    if dynamodblocal.java_available():
+        measure("DynamoDB Local", dynamodblocal.start_dynamodb_local, options.items, options.repeat)
     else:
-        print(f"DynamoDB Local  skipped: {localaws.java_missing_reason()}")
+        print(f"DynamoDB Local  skipped: {dynamodblocal.java_missing_reason()}")
     measure("moto server", localaws.start_moto_server, options.items, options.repeat)
 
 

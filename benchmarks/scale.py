@@ -73,9 +73,9 @@ def main() -> int:
     large = args.size or (10_000 if args.quick else 100_000)
     sizes = (1_000, large)
 
-    from infra.local import localaws
+    from infra.local import dynamodblocal
 
-    service = localaws.start_dynamodb_local()
+    service = dynamodblocal.start_dynamodb_local()
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = service.endpoint
     try:
         with mock_aws():

@@ -1,12 +1,13 @@
 """Build logs in Glacier and the buckets' retention: restore requests, restore state, and the
 dates the lifecycle rules of infra.core.resources move or delete an object.
 
-Beside deployments.storage, which reads logs and artifacts, this module asks S3 about archived
-logs: HEAD's storage class and `Restore` header, and RestoreObject. The dates come from the one
-declaration of the lifecycle rules (resources.LOGS / resources.ARTIFACTS), never from a second
-constant, and from each object's own LastModified: no DynamoDB call is made. Tenancy: every
-function taking `user_id` and a DeploymentSchema (as get_deployment(user_id, ...) returned it)
-refuses a record of another tenant with NotFound, like deployments.storage.
+Beside deployments.logstore and deployments.artifactstore, which read logs and artifacts, this
+module asks S3 about archived logs: HEAD's storage class and `Restore` header, and RestoreObject.
+The dates come from the one declaration of the lifecycle rules (resources.LOGS /
+resources.ARTIFACTS), never from a second constant, and from each object's own LastModified: no
+DynamoDB call is made. Tenancy: every function taking `user_id` and a DeploymentSchema (as
+get_deployment(user_id, ...) returned it) refuses a record of another tenant with NotFound, like
+the log and artifact readers.
 """
 
 from __future__ import annotations

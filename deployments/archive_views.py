@@ -26,7 +26,7 @@ from anchor_site.dashboard import (
     render,
 )
 from anchor_site.forms import ActionForm
-from deployments import archive, storage
+from deployments import archive, artifactstore, logstore
 from deployments import repository as deployments
 from deployments.project_names import project_name
 from deployments.schemas import DeploymentSchema
@@ -58,8 +58,8 @@ def logs_lifecycle_text() -> str:
 def retention_context(
     request: HttpRequest,
     deployment: DeploymentSchema,
-    log: storage.BuildLog | None,
-    artifacts: list[storage.Artifact] | None,
+    log: logstore.BuildLog | None,
+    artifacts: list[artifactstore.Artifact] | None,
     *,
     moment: datetime | None = None,
 ) -> dict[str, Any]:
@@ -94,7 +94,7 @@ def deployment_restore_log(request: HttpRequest, user_id: str, deployment_id: st
     """Restore an archived build log (GET asks to confirm, with a reason; POST asks S3)."""
     deployment = deployments.get_deployment(user_id, deployment_id)
     detail_url = _detail_url(deployment)
-    log = storage.get_build_log(user_id, deployment, tail_lines=0)
+    log = logstore.get_build_log(user_id, deployment, tail_lines=0)
     if log.missing:
         messages.error(request, f"Deployment {deployment_id} has no build log to restore.")
         return HttpResponseRedirect(detail_url)

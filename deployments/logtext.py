@@ -1,8 +1,8 @@
 """A build log's text as the console shows it: terminal colours (ANSI SGR) turned into styled
 runs, the escape and control characters a page must not show removed, a progress bar's carriage
 returns resolved as a terminal would, lines numbered from a known position, and bytes cut only
-between UTF-8 characters. Pure functions on text and bytes: no AWS, no Django (deployments.storage
-reads the bytes; the pages escape the text).
+between UTF-8 characters. Pure functions on text and bytes: no AWS, no Django (the log readers,
+deployments.logstore, logread, logsearch and livetail, read the bytes; the pages escape the text).
 """
 
 from __future__ import annotations

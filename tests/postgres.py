@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from infra.local.localaws import free_port
+from infra.local.processes import free_port
 
 SUPERUSER = "console"
 

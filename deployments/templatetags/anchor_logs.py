@@ -1,8 +1,8 @@
 """Template filters of the log viewer: a log line's styled segments as escaped HTML.
 
 Load with `{% load anchor_logs %}`. A segment's text is always escaped; its style names (from
-deployments.storage, e.g. "fg-1", "bold") become CSS classes `ansi-fg-1`, `ansi-bold` only when
-they are among the names the storage module makes, so nothing in a log can reach the markup.
+deployments.logtext, e.g. "fg-1", "bold") become CSS classes `ansi-fg-1`, `ansi-bold` only when
+they are among the names the logtext module makes, so nothing in a log can reach the markup.
 """
 
 from __future__ import annotations

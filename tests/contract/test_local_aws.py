@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from infra.core import aws
-from infra.local import localaws
-from infra.local.localaws import LocalService, LocalServiceError
+from infra.local import dynamodblocal, localaws, processes
+from infra.local.processes import LocalService, LocalServiceError
 
 pytestmark = pytest.mark.contract
 
@@ -36,7 +36,7 @@ LOOPBACK_HEX = {"0100007F", "0000000000000000FFFF00000100007F"}
 
 
 def gone(service: LocalService) -> bool:
-    return not localaws.process_alive(service.pid) and not localaws.port_in_use(service.port)
+    return not processes.process_alive(service.pid) and not processes.port_in_use(service.port)
 
 
 Use = Callable[[str, str], None]
@@ -58,7 +58,7 @@ def use(monkeypatch: pytest.MonkeyPatch) -> Iterator[Use]:
 def test_dynamodb_local_answers_on_loopback_only_and_leaves_no_process_when_stopped(
     dynamodb_local_installed: Path, use: Use
 ) -> None:
-    service = localaws.start_dynamodb_local()
+    service = dynamodblocal.start_dynamodb_local()
     try:
         assert service.endpoint == f"http://127.0.0.1:{service.port}"
         assert listening_addresses(service.port) <= LOOPBACK_HEX
@@ -83,7 +83,7 @@ def test_dynamodb_local_keeps_its_tables_on_disk_across_a_restart(
     tmp_path: Path,
     use: Use,
 ) -> None:
-    first = localaws.start_dynamodb_local(data_dir=tmp_path)
+    first = dynamodblocal.start_dynamodb_local(data_dir=tmp_path)
     try:
         use("dynamodb", first.endpoint)
         aws.dynamodb().create_table(
@@ -95,7 +95,7 @@ def test_dynamodb_local_keeps_its_tables_on_disk_across_a_restart(
         aws.dynamodb().put_item(TableName="kept-table", Item={"PK": {"S": "prj_kept"}})
     finally:
         first.stop()
-    second = localaws.start_dynamodb_local(data_dir=tmp_path)
+    second = dynamodblocal.start_dynamodb_local(data_dir=tmp_path)
     try:
         use("dynamodb", second.endpoint)
         item = aws.dynamodb().get_item(TableName="kept-table", Key={"PK": {"S": "prj_kept"}})
@@ -113,7 +113,7 @@ def test_dynamodb_local_that_cannot_bind_its_port_fails_with_the_reason(
         blocker.bind(("127.0.0.1", 0))
         port = blocker.getsockname()[1]
         with pytest.raises(LocalServiceError) as raised:
-            localaws.start_dynamodb_local(port=port)
+            dynamodblocal.start_dynamodb_local(port=port)
     message = str(raised.value)
     assert "exited with code 1" in message
     assert "Address already in use" in message
@@ -165,7 +165,7 @@ START_AND_ABANDON = textwrap.dedent(
 def start_elsewhere(local_dir: Path, how: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", START_AND_ABANDON, str(local_dir), how],
-        cwd=localaws.PROJECT_DIR,
+        cwd=processes.PROJECT_DIR,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -203,12 +203,12 @@ def test_a_second_run_shares_the_services_of_a_live_run_and_leaves_them_to_it(
         assert f"{second.dynamodb.endpoint} {second.s3.endpoint}" == endpoints_line
         assert second.owned == []
         second.stop()
-        assert localaws.dynamodb_answers(second.dynamodb.endpoint)
-        assert localaws.s3_answers(second.s3.endpoint)
+        assert processes.dynamodb_answers(second.dynamodb.endpoint)
+        assert processes.s3_answers(second.s3.endpoint)
     finally:
         first.stdin.close()
         assert first.wait(timeout=30) == 0
-    assert not localaws.dynamodb_answers(second.dynamodb.endpoint)
+    assert not processes.dynamodb_answers(second.dynamodb.endpoint)
     assert not (tmp_path / "run-state.json").exists()
 
 
@@ -220,7 +220,7 @@ def test_without_java_the_stack_serves_dynamodb_from_moto_with_a_note(
     stack = localaws.start_local_stack(local_dir=tmp_path)
     try:
         assert stack.dynamodb.endpoint == stack.s3.endpoint
-        assert localaws.dynamodb_answers(stack.dynamodb.endpoint)
+        assert processes.dynamodb_answers(stack.dynamodb.endpoint)
         assert stack.notes and stack.notes[0].startswith("Java is not installed; moto's server")
     finally:
         stack.stop()

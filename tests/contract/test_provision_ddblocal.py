@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 from infra.core import aws
 from infra.core.resources import BUCKETS, OBJECT_OWNERSHIP, TABLES
 from infra.local import localaws
-from infra.local.localaws import LocalService
+from infra.local.processes import LocalService
 from tests.provisioning import resource_lines, resource_names, tag_buckets
 
 pytestmark = pytest.mark.contract

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from infra.core import aws
-from infra.local import localaws
+from infra.local import processes
 
 pytestmark = pytest.mark.contract
 
@@ -69,9 +69,9 @@ class Run:
 
 
 def start_run(local_dir: Path, database: Path) -> Run:
-    port = localaws.free_port()
+    port = processes.free_port()
     env = dict(os.environ, DEBUG="true", DATABASE_URL=f"sqlite:///{database}")
-    command = [sys.executable, "-c", DEFAULT_SIGINT, str(localaws.PROJECT_DIR / "manage.py")]
+    command = [sys.executable, "-c", DEFAULT_SIGINT, str(processes.PROJECT_DIR / "manage.py")]
     command += ["run_console", "--port", str(port), "--no-seed", "--local-dir", str(local_dir)]
     process = subprocess.Popen(
         command,
@@ -169,8 +169,8 @@ def test_make_run_serves_the_console_keeps_data_and_ctrl_c_leaves_no_process(
         code = first.ctrl_c()
     assert code == 0, first.text
     assert "stopped moto-server" in first.text
-    assert not [pid for pid in started if localaws.process_alive(pid)]
-    assert not localaws.port_in_use(first.port)
+    assert not [pid for pid in started if processes.process_alive(pid)]
+    assert not processes.port_in_use(first.port)
     assert not (local_dir / "run-state.json").exists()
 
     started_at = time.monotonic()
@@ -204,4 +204,4 @@ def test_make_run_serves_the_console_keeps_data_and_ctrl_c_leaves_no_process(
     finally:
         code = second.ctrl_c()
     assert code == 0, second.text
-    assert not [pid for pid in started if localaws.process_alive(pid)]
+    assert not [pid for pid in started if processes.process_alive(pid)]

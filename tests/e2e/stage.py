@@ -21,12 +21,12 @@ from pathlib import Path
 
 import pytest
 
+from deployments import artifactstore, logstore
 from deployments import repository as deployments
-from deployments import storage
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import now
-from infra.local import localaws
+from infra.local import localaws, processes
 from projects import repository as projects
 from tests.conftest import build_stage
 
@@ -81,7 +81,7 @@ class Stage:
 
 
 @pytest.fixture(scope="module")
-def moto_server() -> Iterator[localaws.LocalService]:
+def moto_server() -> Iterator[processes.LocalService]:
     service = localaws.start_moto_server()
     yield service
     service.stop()
@@ -141,14 +141,14 @@ def _seed() -> tuple[str, DeploymentSchema, DeploymentSchema]:
     # Newest first, 25 a page: history[3] is the 28th row, on the second page.
     logged = history[3]
     lines = [f"[{n:03d}] compiling route /products/{n} ... ok" for n in range(1, 281)]
-    storage.put_build_log(
+    logstore.put_build_log(
         logged,
         "Cloning https://github.com/acme/storefront (main)\n"
         + "\n".join(lines)
         + "\nBuild completed in 1m 35s\nDeployment ready\n",
     )
-    storage.put_artifact(logged, "index.html", b"<!doctype html><h1>Storefront</h1>" * 40)
-    storage.put_artifact(logged, "static/app.js", b"console.log('storefront');\n" * 900)
+    artifactstore.put_artifact(logged, "index.html", b"<!doctype html><h1>Storefront</h1>" * 40)
+    artifactstore.put_artifact(logged, "static/app.js", b"console.log('storefront');\n" * 900)
     queued = deployments.create_deployment(
         TENANT,
         project.project_id,
@@ -204,7 +204,7 @@ def production_console(
     on a free loopback port (or `port`), with its own SQLite file in `folder`, migrated, and the
     staff accounts `staff` (username, password, group); `env` adds to or overrides the
     production settings. Stopped (and killed if it must be) when the block ends."""
-    port = port or localaws.free_port()
+    port = port or processes.free_port()
     base_url = f"http://127.0.0.1:{port}"
     full = {
         # The test run's own relaxations (SECURE_SSL_REDIRECT=false) do not reach the server.
@@ -251,7 +251,7 @@ def production_console(
         wait_for(f"{base_url}/healthz", server, log)  # plain HTTP: the health checks allow it
         yield Console(base_url=base_url, env=full, log=log)
     finally:
-        localaws.stop_child(server)
+        processes.stop_child(server)
 
 
 @contextlib.contextmanager
@@ -268,7 +268,7 @@ def on_server(endpoint: str) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def stage(
-    moto_server: localaws.LocalService, tmp_path_factory: pytest.TempPathFactory
+    moto_server: processes.LocalService, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stage]:
     """The console's production server on moto's server, with one tenant's data and an
     Operations staff member (USERNAME, PASSWORD): one per test module that asks for it."""

@@ -19,7 +19,7 @@ from deployments import repository as deployments
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import now
-from infra.local import localaws
+from infra.local import processes
 from projects import repository as projects
 from tests.e2e.axe import check_accessibility
 from tests.e2e.stage import PASSWORD, SCREENSHOTS, USERNAME, Stage, assert_styled
@@ -53,7 +53,7 @@ def _deployment(project, status: S, *, created_ago: timedelta, **times: timedelt
 
 
 @pytest.fixture(scope="module")
-def attention_data(stage: Stage, moto_server: localaws.LocalService) -> Iterator[dict]:
+def attention_data(stage: Stage, moto_server: processes.LocalService) -> Iterator[dict]:
     """A second tenant with a stuck build, a long-queued deployment and a fresh failure."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint)

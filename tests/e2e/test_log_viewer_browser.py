@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from deployments import logstore
 from deployments import repository as deployments
-from deployments import storage
 from deployments.schemas import DeploymentSchema, DeploymentStatus
-from infra.local import localaws
+from infra.local import processes
 from projects import repository as projects
 from tests.conftest import build_stage
 from tests.e2e.axe import check_accessibility
@@ -80,18 +80,18 @@ def _seed() -> tuple[DeploymentSchema, DeploymentSchema]:
     finished = deployments.update_deployment_status(
         finished.deployment_id, S.ERROR, error="Build failed: Cannot find module"
     )
-    storage.put_build_log(finished, _long_log())
+    logstore.put_build_log(finished, _long_log())
     running = deployments.create_deployment(
         TENANT, project.project_id, {"commit_sha": "b2c3d4e5f6a7b8c9", "message": "Cart fixes"}
     )
     running = deployments.update_deployment_status(running.deployment_id, S.BUILDING)
-    storage.put_build_log(running, _running_log(5))
+    logstore.put_build_log(running, _running_log(5))
     return finished, running
 
 
 @pytest.fixture(scope="module")
 def log_stage(
-    moto_server: localaws.LocalService, tmp_path_factory: pytest.TempPathFactory
+    moto_server: processes.LocalService, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LogStage]:
     if not CHROMIUM.exists():
         cannot_run(f"{CHROMIUM} is missing (install Debian's chromium package)")
@@ -186,13 +186,15 @@ def test_staff_read_search_and_follow_build_logs(
     expect(log).to_contain_text("building step 5 of 30")
     expect(page.locator("#anchor-live")).to_contain_text("Following the log live")
     with on_server(log_stage.endpoint):
-        storage.put_build_log(log_stage.running, _running_log(12))
+        logstore.put_build_log(log_stage.running, _running_log(12))
     expect(log).to_contain_text("building step 12 of 30", timeout=10_000)
     assert log.inner_text().count("building step 5 of 30") == 1  # appended, not redone
     expect(page.locator(".anchor-log-summary")).to_contain_text("7 new lines since the page loaded")
     shot(page, "deployment-live-tail", full=True)
     with on_server(log_stage.endpoint):
-        storage.put_build_log(log_stage.running, _running_log(30) + "Deployment completed in 41s\n")
+        logstore.put_build_log(
+            log_stage.running, _running_log(30) + "Deployment completed in 41s\n"
+        )
         deployments.update_deployment_status(log_stage.running.deployment_id, S.READY)
     expect(page.locator("#anchor-status .badge-ready")).to_have_text("ready", timeout=10_000)
     expect(log).to_contain_text("Deployment completed in 41s")
@@ -232,7 +234,7 @@ def test_staff_read_search_and_follow_build_logs(
             {"commit_sha": "c3d4e5f6a7b8c9d0", "message": "Copy edits"},
         )
         other = deployments.update_deployment_status(other.deployment_id, S.BUILDING)
-        storage.put_build_log(other, _running_log(3))
+        logstore.put_build_log(other, _running_log(3))
     still = browser.new_context(
         java_script_enabled=False,
         storage_state=context.storage_state(),

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.local import localaws
+from infra.local import processes
 from tests.e2e.axe import check_accessibility
 from tests.e2e.stage import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH, SCREENSHOTS, production_console
 from tests.oidc.server import (
@@ -72,7 +72,7 @@ def console_and_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     if not CHROMIUM.exists():
         cannot_run(f"{CHROMIUM} is missing (install Debian's chromium package)")
     folder = tmp_path_factory.mktemp("sso-console")
-    port = localaws.free_port()
+    port = processes.free_port()
     console = Console(
         url=f"http://127.0.0.1:{port}", log=folder / "server.log", database=folder / "db.sqlite3"
     )

@@ -13,13 +13,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from deployments import artifactstore, logstore
 from deployments import repository as deployments
-from deployments import storage
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import format_timestamp, now
 from infra.core.resources import DEPLOYMENTS, LOGS, log_key
-from infra.local import localaws
+from infra.local import processes
 from projects import repository as projects
 from staff import actions
 from staff.models import AuditEntry
@@ -72,9 +72,11 @@ def without_csrf_tokens(response) -> str:
 def test_the_page_shows_every_field_the_timeline_the_log_and_the_artifacts(client_as, make):
     deployment = make(S.READY)
     deployments.update_deployment(deployment.deployment_id, build_id="bld_42")
-    storage.put_build_log(deployment, "Cloning\nInstalling\nBuild succeeded in 41s\n")
-    storage.put_artifact(deployment, "index.html", b"<h1>hello</h1>", content_type="text/html")
-    storage.put_artifact(deployment, "assets/app.js", b"x" * 2048)
+    logstore.put_build_log(deployment, "Cloning\nInstalling\nBuild succeeded in 41s\n")
+    artifactstore.put_artifact(
+        deployment, "index.html", b"<h1>hello</h1>", content_type="text/html"
+    )
+    artifactstore.put_artifact(deployment, "assets/app.js", b"x" * 2048)
 
     response = client_as("support").get(url("detail", TENANT, deployment.deployment_id))
 
@@ -106,7 +108,7 @@ def test_the_page_shows_every_field_the_timeline_the_log_and_the_artifacts(clien
 
 def test_the_page_shows_the_last_200_lines_of_a_long_log(client_as, make):
     deployment = make(S.ERROR)
-    storage.put_build_log(deployment, "".join(f"output line {n:04d}\n" for n in range(1, 301)))
+    logstore.put_build_log(deployment, "".join(f"output line {n:04d}\n" for n in range(1, 301)))
 
     text = page_text(client_as("support").get(url("detail", TENANT, deployment.deployment_id)))
 
@@ -205,7 +207,7 @@ def test_action_buttons_appear_only_when_allowed_and_permitted(
 @pytest.mark.parametrize("role", ["anonymous", "nonstaff"])
 def test_anonymous_and_non_staff_users_get_the_admin_login_and_no_data(client_as, make, page, role):
     deployment = make(S.QUEUED)
-    storage.put_build_log(deployment, "secret build output\n")
+    logstore.put_build_log(deployment, "secret build output\n")
     client = client_as(role)
 
     for response in (
@@ -269,7 +271,7 @@ def test_another_tenants_deployment_under_this_tenants_url_is_the_same_404_as_a_
     client_as, make, page, method
 ):
     theirs = make(S.BUILDING, started_ago=timedelta(hours=2))
-    storage.put_build_log(theirs, "tenant A's build output\n")
+    logstore.put_build_log(theirs, "tenant A's build output\n")
     projects.create_project(OTHER, {"name": "mine", "repo_url": "https://github.com/b/mine"})
     client = client_as("operations")
     call = getattr(client, method)
@@ -300,7 +302,7 @@ def test_a_method_other_than_get_or_post_is_refused(client_as, make):
 
 def test_the_log_link_redirects_to_a_short_lived_link_to_the_whole_log(client_as, make):
     deployment = make(S.READY)
-    storage.put_build_log(deployment, "whole log\n")
+    logstore.put_build_log(deployment, "whole log\n")
 
     response = client_as("support").get(url("log", TENANT, deployment.deployment_id))
 
@@ -531,10 +533,10 @@ def test_an_unreachable_data_plane_is_a_503_page_that_says_so(
     client_as, make, monkeypatch, service, page
 ):
     deployment = make(S.QUEUED)
-    storage.put_build_log(deployment, "log\n")
+    logstore.put_build_log(deployment, "log\n")
     client = client_as("operations")
     with monkeypatch.context() as patch:
-        patch.setenv(f"AWS_ENDPOINT_URL_{service}", f"http://127.0.0.1:{localaws.free_port()}")
+        patch.setenv(f"AWS_ENDPOINT_URL_{service}", f"http://127.0.0.1:{processes.free_port()}")
         aws.reset_clients()
         response = client.get(url(page, TENANT, deployment.deployment_id))
     aws.reset_clients()

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from deployments import history
 from deployments import repository as deployments
 from deployments.schemas import TRANSITIONS, DeploymentSchema, DeploymentStatus
 from infra.core import aws
@@ -302,7 +303,7 @@ def test_day_counts_of_imported_history_are_one_query_of_the_window(project):
     aws.dynamodb().meta.events.register(
         "before-call.dynamodb", lambda model, **kw: calls.append(model.name)
     )
-    counts = deployments.list_project_day_counts(
+    counts = history.list_project_day_counts(
         TENANT, project.project_id, first_day=date(2025, 12, 25), last_day=date(2026, 1, 2)
     )
     assert calls == ["Query"]
@@ -318,7 +319,7 @@ def test_day_counts_follow_creates_and_transitions_on_the_singapore_day(project)
     deployments.update_deployment_status(made.deployment_id, "error", error="exit 1")
     other = deployments.create_deployment(TENANT, project.project_id, PUSH)
     day = made.created_at.astimezone(ZoneInfo("Asia/Singapore")).date()
-    counts = deployments.list_project_day_counts(
+    counts = history.list_project_day_counts(
         TENANT, project.project_id, first_day=day - timedelta(days=1), last_day=day
     )
     assert other.created_at.astimezone(ZoneInfo("Asia/Singapore")).date() == day
@@ -328,8 +329,8 @@ def test_day_counts_follow_creates_and_transitions_on_the_singapore_day(project)
 def test_day_counts_of_another_tenants_project_are_empty(project):
     _import(project, 3, start=datetime(2026, 1, 1, tzinfo=UTC))
     window = {"first_day": date(2025, 12, 1), "last_day": date(2026, 1, 31)}
-    assert deployments.list_project_day_counts("usr_b", project.project_id, **window) == []
-    assert len(deployments.list_project_day_counts(TENANT, project.project_id, **window)) == 1
+    assert history.list_project_day_counts("usr_b", project.project_id, **window) == []
+    assert len(history.list_project_day_counts(TENANT, project.project_id, **window)) == 1
 
 
 def test_a_status_filter_reads_the_status_index_in_one_query_whatever_the_density(project):
@@ -394,7 +395,7 @@ def test_create_deployment_once_queues_one_deployment_per_request_key(project):
     # The guard item is in no index: the tenant's list and the id look-up see deployments only.
     recent = deployments.list_user_deployments(TENANT).items
     assert {d.deployment_id for d in recent} == {first.deployment_id, other.deployment_id}
-    counts = deployments.list_project_day_counts(
+    counts = history.list_project_day_counts(
         TENANT, project.project_id, first_day=date(2000, 1, 1), last_day=date(2100, 1, 1)
     )
     assert sum(c.counts.get("queued", 0) for c in counts) == 2

@@ -12,8 +12,8 @@ import time
 import pytest
 from django.urls import reverse
 
+from deployments import logstore
 from deployments import repository as deployments
-from deployments import storage
 from infra.core import aws
 from infra.core.dynamo import to_item
 from infra.core.resources import ARTIFACTS, DEPLOYMENTS, PROJECTS
@@ -130,7 +130,7 @@ def test_a_hung_endpoint_gives_the_503_page_within_ten_seconds(client_as, projec
 
 def test_a_log_the_console_may_not_read_degrades_only_its_panel(client_as, project):
     deployment = deployments.create_deployment(TENANT, project.project_id, PUSH)
-    storage.put_build_log(deployment, "secret\n")
+    logstore.put_build_log(deployment, "secret\n")
     client = client_as("support")
     with inject(aws.s3(), always("denied-s3", only={"HeadObject"})):
         response = client.get(deployment_url("detail", deployment.deployment_id))

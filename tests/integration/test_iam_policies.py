@@ -27,8 +27,8 @@ from django.test import Client
 from django.urls import URLPattern, get_resolver, resolve, reverse
 
 from anchor_site.logs import request_id
+from deployments import artifactstore, logstore
 from deployments import repository as deployments
-from deployments import storage
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import now
@@ -176,10 +176,10 @@ def test_the_console_policy_is_what_its_pages_and_staff_actions_call(recorder, a
         TENANT, {"name": "storefront", "repo_url": "https://github.com/a/storefront"}
     )
     ready = make(project.project_id, S.READY)
-    storage.put_build_log(ready, "\x1b[32mbuilding\x1b[0m\nnpm ERR! flaky\ndone\n" * 50)
-    storage.put_artifact(ready, "site.tar.gz", b"artifact bytes")
+    logstore.put_build_log(ready, "\x1b[32mbuilding\x1b[0m\nnpm ERR! flaky\ndone\n" * 50)
+    artifactstore.put_artifact(ready, "site.tar.gz", b"artifact bytes")
     failed = make(project.project_id, S.ERROR)
-    storage.put_build_log(failed, "npm ERR! build failed\n")
+    logstore.put_build_log(failed, "npm ERR! build failed\n")
     archived = make(project.project_id, S.READY)
     aws.s3().put_object(
         Bucket=LOGS.name(),
@@ -314,8 +314,8 @@ def test_the_writers_policy_is_what_the_orchestrator_side_functions_call(recorde
         deployment = deployments.create_deployment(TENANT, project.project_id, PUSH)
         deployments.update_deployment_status(deployment.deployment_id, S.BUILDING)
         deployments.update_deployment(deployment.deployment_id, build_id="bld_1")
-        storage.put_build_log(deployment, "step 1\nstep 2\n")
-        storage.put_artifact(deployment, "site.tar.gz", b"bytes")
+        logstore.put_build_log(deployment, "step 1\nstep 2\n")
+        artifactstore.put_artifact(deployment, "site.tar.gz", b"bytes")
         done = deployments.update_deployment_status(deployment.deployment_id, S.READY)
         # The bulk path (migrations, seed): a project and its history as given.
         moved = project.model_copy(update={"project_id": projects.new_project_id()})
@@ -420,8 +420,8 @@ def test_the_maintenance_policy_is_what_reconcile_and_recount_call(recorder, aws
         TENANT, {"name": "storefront", "repo_url": "https://github.com/a/storefront"}
     )
     ready = make(project.project_id, S.READY)
-    storage.put_build_log(ready, "done\n")
-    storage.put_artifact(ready, "site.tar.gz", b"bytes")
+    logstore.put_build_log(ready, "done\n")
+    artifactstore.put_artifact(ready, "site.tar.gz", b"bytes")
     make(project.project_id, S.ERROR)  # a final deployment without a log: a finding
     aws.s3().put_object(Bucket=LOGS.name(), Key="logs/prj_gone/dpl_gone/build.log", Body=b"x")
 

@@ -10,8 +10,8 @@ import re
 import pytest
 from django.urls import reverse
 
+from deployments import logstore
 from deployments import repository as deployments
-from deployments import storage
 from projects import repository as projects
 from tests.factories import PUSH
 
@@ -29,7 +29,7 @@ def deployment(aws_stage: str):
         TENANT, {"name": "inputs", "repo_url": "https://github.com/i/inputs"}
     )
     made = deployments.create_deployment(TENANT, project.project_id, PUSH)
-    storage.put_build_log(made, "".join(f"line {n}\n" for n in range(1, 50)))
+    logstore.put_build_log(made, "".join(f"line {n}\n" for n in range(1, 50)))
     return made
 
 

@@ -16,7 +16,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api import state_manager
 from moto.s3.models import s3_backends
 
-from deployments import archive, storage
+from deployments import archive, artifactstore, logstore
 from deployments import repository as deployments
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
@@ -274,7 +274,7 @@ def test_another_tenants_deployment_is_not_found(client_as, archived, restore_ca
 
 def test_a_log_in_standard_needs_no_restore(client_as, project, restore_calls):
     deployment = deployments.create_deployment(TENANT, project.project_id, PUSH)
-    storage.put_build_log(deployment, "Cloning\n")
+    logstore.put_build_log(deployment, "Cloning\n")
 
     response = client_as("operations").post(
         url("restore_log", TENANT, deployment.deployment_id), {"reason": REASON}, follow=True
@@ -290,10 +290,10 @@ def test_a_log_in_standard_needs_no_restore(client_as, project, restore_calls):
 def test_the_page_shows_each_artifacts_expiry_and_the_logs_next_class(client_as, project):
     deployment = deployments.create_deployment(TENANT, project.project_id, PUSH)
     # 128 KB or more: the size the logs bucket's lifecycle moves (LOGS.transition_minimum_*).
-    storage.put_build_log(deployment, "Compiling pages\n" * (128 * 1024 // 16))
-    storage.put_artifact(deployment, "index.html", b"<html></html>")
-    artifact = storage.list_artifacts(TENANT, deployment)[0]
-    log = storage.get_build_log(TENANT, deployment, tail_lines=0)
+    logstore.put_build_log(deployment, "Compiling pages\n" * (128 * 1024 // 16))
+    artifactstore.put_artifact(deployment, "index.html", b"<html></html>")
+    artifact = artifactstore.list_artifacts(TENANT, deployment)[0]
+    log = logstore.get_build_log(TENANT, deployment, tail_lines=0)
 
     page = text_of(client_as("support").get(url("detail", TENANT, deployment.deployment_id)))
 
@@ -310,8 +310,8 @@ def test_the_page_shows_each_artifacts_expiry_and_the_logs_next_class(client_as,
 
 def test_a_log_under_128_kb_is_not_promised_a_move_and_the_page_says_why(client_as, project):
     deployment = deployments.create_deployment(TENANT, project.project_id, PUSH)
-    storage.put_build_log(deployment, "Compiling pages\n" * (128 * 1024 // 16 - 1))
-    log = storage.get_build_log(TENANT, deployment, tail_lines=0)
+    logstore.put_build_log(deployment, "Compiling pages\n" * (128 * 1024 // 16 - 1))
+    log = logstore.get_build_log(TENANT, deployment, tail_lines=0)
 
     page = text_of(client_as("support").get(url("detail", TENANT, deployment.deployment_id)))
 

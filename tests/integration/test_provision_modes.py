@@ -11,7 +11,7 @@ import pytest
 
 from infra.core import aws
 from infra.core.resources import BUCKETS, LOGS, TABLES, Bucket, LifecycleRule
-from infra.local.localaws import LocalService
+from infra.local.processes import LocalService
 from infra.provisioning import apply, plan
 from tests.conftest import ENGINES, drop_all_tables
 from tests.provisioning import provision, provision_fails, recorded_calls, resource_names

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from deployments import artifactstore, logstore
 from deployments import repository as deployments
-from deployments import storage
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.resources import ARTIFACTS, LOGS, log_key
@@ -49,8 +49,8 @@ def finished(project_id: str, user_id: str = TENANT, *, log: bool = True) -> Dep
     deployments.update_deployment_status(deployment.deployment_id, S.BUILDING)
     deployment = deployments.update_deployment_status(deployment.deployment_id, S.READY)
     if log:
-        storage.put_build_log(deployment, "Cloning\nBuild succeeded\n")
-        storage.put_artifact(deployment, "index.html", b"<html></html>")
+        logstore.put_build_log(deployment, "Cloning\nBuild succeeded\n")
+        artifactstore.put_artifact(deployment, "index.html", b"<html></html>")
     return deployment
 
 

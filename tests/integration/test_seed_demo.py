@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from deployments.artifactstore import list_artifacts
+from deployments.logstore import get_build_log
 from deployments.repository import (
     get_deployment,
     list_project_deployments,
@@ -20,7 +22,6 @@ from deployments.repository import (
     transition_deployment,
 )
 from deployments.schemas import DeploymentSchema, DeploymentStatus
-from deployments.storage import get_build_log, list_artifacts
 from infra.core import aws
 from infra.core.resources import ARTIFACTS, LOGS, log_key
 from infra.local import demo

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from deployments import archive
+from deployments.logstore import get_build_log
 from deployments.repository import get_deployment, resolve_deployment_tenant
-from deployments.storage import get_build_log
 from infra.core import aws
 from infra.local.demo import lifecycle
 from tests.conftest import build_stage

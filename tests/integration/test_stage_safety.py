@@ -22,8 +22,8 @@ from django.core.management.base import CommandError
 from django.test import Client
 
 from anchor_site.health import forget_readiness
+from deployments import logstore
 from deployments import repository as deployments
-from deployments import storage
 from deployments.schemas import DeploymentStatus
 from infra.core import aws
 from infra.core.resources import (
@@ -538,7 +538,7 @@ def test_check_on_an_adopted_stack_reports_its_differences_and_creates_nothing(
     deployment = deployments.update_deployment_status(
         deployment.deployment_id, DeploymentStatus.READY
     )
-    storage.put_build_log(deployment, "Build succeeded\n")
+    logstore.put_build_log(deployment, "Build succeeded\n")
     item = aws.dynamodb().get_item(
         TableName="myapp-dev-ProjectsTable",
         Key={"PK": {"S": project.project_id}, "SK": {"S": "METADATA"}},

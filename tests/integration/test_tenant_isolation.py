@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from deployments import artifactstore, logstore
 from deployments import repository as deployments
-from deployments import storage
 from infra.core import aws
 from infra.core.errors import InvalidCursor, NotFound, ValidationError
 from projects import repository as projects
@@ -136,12 +136,12 @@ def test_a_malformed_tenant_id_never_reaches_another_tenants_data(victim, user_i
 
 def test_logs_and_artifacts_of_another_tenants_deployment_are_not_found(victim):
     _, made = victim
-    storage.put_build_log(made[0], "secret build output")
-    storage.put_artifact(made[0], "site.tar.gz", b"secret")
-    for read in (storage.get_build_log, storage.build_log_url, storage.list_artifacts):
+    logstore.put_build_log(made[0], "secret build output")
+    artifactstore.put_artifact(made[0], "site.tar.gz", b"secret")
+    for read in (logstore.get_build_log, logstore.build_log_url, artifactstore.list_artifacts):
         with pytest.raises(NotFound):
             read("tenant-b", made[0])
-    assert storage.get_build_log("tenant-a", made[0]).available
+    assert logstore.get_build_log("tenant-a", made[0]).available
 
 
 def test_import_refuses_deployments_into_another_tenants_project(victim):

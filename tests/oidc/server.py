@@ -22,7 +22,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from infra.local import localaws
+from infra.local import processes
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "provider.mjs"
@@ -116,4 +116,4 @@ def running_provider(
             raise RuntimeError(f"the OIDC provider did not start: {log.read_text()[-2000:]}")
         yield Provider(issuer=issuer, process=process)
     finally:
-        localaws.stop_child(process)
+        processes.stop_child(process)

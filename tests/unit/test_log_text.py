@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deployments import logtext, storage
+from deployments import logsearch, logtext
 from deployments.templatetags.anchor_logs import log_segments, style_classes
 
 
@@ -21,7 +21,7 @@ from deployments.templatetags.anchor_logs import log_segments, style_classes
     ],
 )
 def test_the_error_patterns_of_common_build_tools(line, matches):
-    assert storage.PatternMatcher().line(1, 0, len(line), line) is matches
+    assert logsearch.PatternMatcher().line(1, 0, len(line), line) is matches
 
 
 def test_colours_become_css_classes():

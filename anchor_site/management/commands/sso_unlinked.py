@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from anchor_site.sso import unlinked_accounts
+from anchor_site.sso_accounts import unlinked_accounts
 from anchor_site.sso_claims import canonical_email
 
 

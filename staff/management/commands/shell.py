@@ -12,7 +12,16 @@ from staff.lookups import SHELL_NOTE
 
 # Every public function of these modules (their __all__), so new repository functions appear
 # in the shell without touching this file.
-REPOSITORY_MODULES = ("projects.repository", "deployments.repository", "deployments.storage")
+REPOSITORY_MODULES = (
+    "projects.repository",
+    "deployments.repository",
+    "deployments.history",
+    "deployments.artifactstore",
+    "deployments.logstore",
+    "deployments.logread",
+    "deployments.logsearch",
+    "deployments.livetail",
+)
 
 SUPPORT_IMPORTS = (
     # schemas
@@ -23,6 +32,9 @@ SUPPORT_IMPORTS = (
     "deployments.schemas.CreateDeploymentSchema",
     "deployments.schemas.UpdateDeploymentSchema",
     "deployments.schemas.DeploymentStatus",
+    # a build log's lines, as the log readers return them
+    "deployments.logtext.LogLine",
+    "deployments.logtext.Segment",
     # exceptions
     "infra.core.errors.RepositoryError",
     "infra.core.errors.NotFound",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deployments import storage
+from deployments import logread, logsearch
 from tests.integration.log_viewer.conftest import CHUNK, TENANT, lines_of, put_log, range_sizes
 
 pytestmark = [
@@ -20,14 +20,14 @@ def test_reading_on_chunk_by_chunk_shows_every_line_once_with_the_right_number(m
     deployment = make()
     put_log(deployment, lines_of(600))
     seen: list[tuple[int | None, str]] = []
-    chunk = storage.read_log_chunk(TENANT, deployment, start=0, chunk_bytes=CHUNK)
+    chunk = logread.read_log_chunk(TENANT, deployment, start=0, chunk_bytes=CHUNK)
     while True:
         assert chunk.start == 0 or lines_of(600)[chunk.start - 1 : chunk.start] == b"\n"
         seen += [(line.number, line.text) for line in chunk.lines]
         if not chunk.has_newer:
             break
-        position = storage.LogPosition(chunk.end, chunk.next_line)
-        chunk = storage.read_log_chunk(
+        position = logread.LogPosition(chunk.end, chunk.next_line)
+        chunk = logread.read_log_chunk(
             TENANT, deployment, start=chunk.end, known=position, etag=chunk.etag, chunk_bytes=CHUNK
         )
 
@@ -40,21 +40,21 @@ def test_reading_back_from_the_end_keeps_the_numbers_of_the_chunk_it_came_from(m
     deployment = make()
     put_log(deployment, lines_of(300))
     expected = lines_of(300).decode().splitlines()
-    first = storage.read_log_chunk(TENANT, deployment, start=0, chunk_bytes=CHUNK)
-    second = storage.read_log_chunk(
+    first = logread.read_log_chunk(TENANT, deployment, start=0, chunk_bytes=CHUNK)
+    second = logread.read_log_chunk(
         TENANT,
         deployment,
         start=first.end,
-        known=storage.LogPosition(first.end, first.next_line),
+        known=logread.LogPosition(first.end, first.next_line),
         etag=first.etag,
         chunk_bytes=CHUNK,
     )
 
-    back = storage.read_log_chunk(
+    back = logread.read_log_chunk(
         TENANT,
         deployment,
         end=second.start,
-        known=storage.LogPosition(second.start, second.lines[0].number),
+        known=logread.LogPosition(second.start, second.lines[0].number),
         etag=second.etag,
         chunk_bytes=CHUNK,
     )
@@ -72,7 +72,7 @@ def test_a_chunk_reached_at_an_arbitrary_byte_starts_at_the_next_line_and_is_not
     put_log(deployment, body)
     middle = 2503  # inside a line
 
-    chunk = storage.read_log_chunk(TENANT, deployment, start=middle, chunk_bytes=CHUNK)
+    chunk = logread.read_log_chunk(TENANT, deployment, start=middle, chunk_bytes=CHUNK)
 
     assert body[chunk.start - 1 : chunk.start] == b"\n" and chunk.start > middle
     assert chunk.first_line is None and all(line.number is None for line in chunk.lines)
@@ -83,7 +83,7 @@ def test_the_last_chunk_of_a_small_log_is_numbered_from_line_one(make):
     deployment = make()
     put_log(deployment, b"one\ntwo\nthree")
 
-    chunk = storage.read_log_chunk(TENANT, deployment)
+    chunk = logread.read_log_chunk(TENANT, deployment)
 
     assert [(line.number, line.text) for line in chunk.lines] == [
         (1, "one"),
@@ -98,18 +98,18 @@ def test_a_line_longer_than_a_chunk_is_cut_between_characters_never_inside_one(m
     long_line = "é€😀" * 700  # 2-, 3- and 4-byte characters, 6,300 bytes on one line
     put_log(deployment, f"before\n{long_line}\nafter\n".encode())
     pieces: list[str] = []
-    chunk = storage.read_log_chunk(TENANT, deployment, start=0, chunk_bytes=CHUNK)
+    chunk = logread.read_log_chunk(TENANT, deployment, start=0, chunk_bytes=CHUNK)
     while True:
         for line in chunk.lines:
             assert "\ufffd" not in line.text  # no character was split
         pieces.append("\n".join(line.text for line in chunk.lines))
         if not chunk.has_newer:
             break
-        chunk = storage.read_log_chunk(
+        chunk = logread.read_log_chunk(
             TENANT,
             deployment,
             start=chunk.end,
-            known=storage.LogPosition(chunk.end, chunk.next_line),
+            known=logread.LogPosition(chunk.end, chunk.next_line),
             etag=chunk.etag,
             chunk_bytes=CHUNK,
         )
@@ -127,7 +127,7 @@ def test_an_unnumbered_read_that_starts_inside_a_character_never_shows_half_of_i
     put_log(deployment, ("€" * 600).encode())  # one line, 1,800 bytes, no newline
 
     for start in (1, 2, 3, 500, 1001):
-        chunk = storage.read_log_chunk(TENANT, deployment, start=start, chunk_bytes=CHUNK)
+        chunk = logread.read_log_chunk(TENANT, deployment, start=start, chunk_bytes=CHUNK)
         assert chunk.lines and set(chunk.lines[0].text) == {"€"}
 
 
@@ -136,11 +136,11 @@ def test_a_replaced_log_is_read_from_its_start_and_says_so(make):
     old = put_log(deployment, lines_of(200))
     put_log(deployment, b"rebuilt\n" * 10)
 
-    chunk = storage.read_log_chunk(
+    chunk = logread.read_log_chunk(
         TENANT,
         deployment,
         start=1500,
-        known=storage.LogPosition(1500, 90),
+        known=logread.LogPosition(1500, 90),
         etag=old,
         chunk_bytes=CHUNK,
     )
@@ -154,10 +154,10 @@ def test_missing_archived_and_empty_logs_read_as_such(make):
     put_log(archived, b"old\n", StorageClass="GLACIER")
     put_log(empty, b"")
 
-    assert storage.read_log_chunk(TENANT, missing).state == "missing"
-    chunk = storage.read_log_chunk(TENANT, archived)
+    assert logread.read_log_chunk(TENANT, missing).state == "missing"
+    chunk = logread.read_log_chunk(TENANT, archived)
     assert chunk.state == "archived" and chunk.storage_class == "GLACIER"
-    chunk = storage.read_log_chunk(TENANT, empty)
+    chunk = logread.read_log_chunk(TENANT, empty)
     assert chunk.available and chunk.lines == () and chunk.size == 0
 
 
@@ -171,8 +171,8 @@ def test_a_match_split_across_two_ranged_reads_is_found_with_its_line_number(mak
     assert len(head) < CHUNK < len(head) + 20  # the phrase straddles the first read's end
     put_log(deployment, body)
 
-    scan = storage.scan_log(
-        TENANT, deployment, storage.TextMatcher("module NOT found"), chunk_bytes=CHUNK
+    scan = logsearch.scan_log(
+        TENANT, deployment, logsearch.TextMatcher("module NOT found"), chunk_bytes=CHUNK
     )
 
     assert [(line.number, line.text) for line in scan.matches] == [
@@ -188,8 +188,8 @@ def test_a_search_reads_at_most_its_budget_and_continues_where_it_stopped(make, 
     put_log(deployment, body)
     needle = "step 1777 "
 
-    first = storage.scan_log(
-        TENANT, deployment, storage.TextMatcher(needle), chunk_bytes=CHUNK, budget=4 * CHUNK
+    first = logsearch.scan_log(
+        TENANT, deployment, logsearch.TextMatcher(needle), chunk_bytes=CHUNK, budget=4 * CHUNK
     )
 
     assert first.matches == () and first.resume is not None
@@ -199,10 +199,10 @@ def test_a_search_reads_at_most_its_budget_and_continues_where_it_stopped(make, 
     reads = 0
     scan = first
     while scan.resume is not None and not scan.matches:
-        scan = storage.scan_log(
+        scan = logsearch.scan_log(
             TENANT,
             deployment,
-            storage.TextMatcher(needle),
+            logsearch.TextMatcher(needle),
             start=scan.resume,
             etag=scan.etag,
             chunk_bytes=CHUNK,
@@ -219,11 +219,11 @@ def test_a_search_past_a_line_longer_than_a_read_keeps_offsets_and_numbers(make)
     body = b"first\n" + long_line + b"\nthe needle line\nlast\n"
     put_log(deployment, body)
 
-    in_long = storage.scan_log(
-        TENANT, deployment, storage.TextMatcher("head-marker"), chunk_bytes=CHUNK
+    in_long = logsearch.scan_log(
+        TENANT, deployment, logsearch.TextMatcher("head-marker"), chunk_bytes=CHUNK
     )
-    after_it = storage.scan_log(
-        TENANT, deployment, storage.TextMatcher("needle"), chunk_bytes=CHUNK
+    after_it = logsearch.scan_log(
+        TENANT, deployment, logsearch.TextMatcher("needle"), chunk_bytes=CHUNK
     )
 
     assert [(line.number, line.offset) for line in in_long.matches] == [(2, 6)]
@@ -236,6 +236,6 @@ def test_search_ignores_colour_codes_and_case(make):
     deployment = make()
     put_log(deployment, b"ok\n\x1b[31mBuild \x1b[1mFAILED\x1b[0m here\nok\n")
 
-    scan = storage.scan_log(TENANT, deployment, storage.TextMatcher("build failed"))
+    scan = logsearch.scan_log(TENANT, deployment, logsearch.TextMatcher("build failed"))
 
     assert [(line.number, line.text) for line in scan.matches] == [(2, "Build FAILED here")]

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import reverse
 
+from deployments import livetail
 from deployments import repository as deployments
-from deployments import storage
 from tests.factories import OTHER, TENANT
 from tests.integration.log_viewer.conftest import S, put_log, range_sizes, url
 
@@ -214,7 +214,7 @@ def test_the_page_of_a_building_deployment_carries_the_tail_and_a_reload_link(cl
     first_line = b"\x1b[32mstep one\x1b[0m\n"
     assert f'data-offset="{len(first_line)}"' in live
     assert f'data-etag="{etag.strip(chr(34))}"' in live
-    assert f'data-mark="{storage.log_mark(first_line)}"' in live
+    assert f'data-mark="{livetail.log_mark(first_line)}"' in live
     assert "Reload to see new lines" in page
     assert '<span class="ansi-fg-2">step one</span>' in page
     assert "step tw" not in page  # the line being written comes with the tail

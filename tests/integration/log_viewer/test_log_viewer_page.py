@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from deployments import storage
+from deployments import logread
 from tests.integration.log_viewer.conftest import (
     CHUNK,
     S,
@@ -32,7 +32,7 @@ pytestmark = [
 def test_the_viewer_numbers_lines_and_its_newer_and_older_links_keep_the_numbers(
     client_as, make, monkeypatch
 ):
-    monkeypatch.setattr(storage, "LOG_CHUNK_BYTES", CHUNK)
+    monkeypatch.setattr(logread, "LOG_CHUNK_BYTES", CHUNK)
     deployment = make()
     put_log(deployment, lines_of(400))
     expected = lines_of(400).decode().splitlines()
@@ -54,7 +54,7 @@ def test_the_viewer_numbers_lines_and_its_newer_and_older_links_keep_the_numbers
 def test_the_end_of_a_big_log_offers_to_number_its_lines_and_counting_lands_on_them(
     client_as, make, monkeypatch
 ):
-    monkeypatch.setattr(storage, "LOG_CHUNK_BYTES", CHUNK)
+    monkeypatch.setattr(logread, "LOG_CHUNK_BYTES", CHUNK)
     deployment = make()
     put_log(deployment, lines_of(400))
     expected = lines_of(400).decode().splitlines()
@@ -75,7 +75,7 @@ def test_the_end_of_a_big_log_offers_to_number_its_lines_and_counting_lands_on_t
 
 
 def test_going_to_a_line_opens_its_chunk_scrolled_to_it(client_as, make, monkeypatch):
-    monkeypatch.setattr(storage, "LOG_CHUNK_BYTES", CHUNK)
+    monkeypatch.setattr(logread, "LOG_CHUNK_BYTES", CHUNK)
     deployment = make()
     put_log(deployment, lines_of(400))
     client = client_as("support")
@@ -230,7 +230,7 @@ def test_damaged_links_are_a_bad_request_page(client_as, make, query):
 
 
 def test_a_link_made_for_a_log_since_replaced_reads_the_new_log(client_as, make, monkeypatch):
-    monkeypatch.setattr(storage, "LOG_CHUNK_BYTES", CHUNK)
+    monkeypatch.setattr(logread, "LOG_CHUNK_BYTES", CHUNK)
     deployment = make()
     put_log(deployment, lines_of(300))
     client = client_as("support")

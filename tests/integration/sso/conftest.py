@@ -22,7 +22,7 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 from django.urls import clear_url_caches
 
-from anchor_site import sso
+from anchor_site import sso_provider
 from staff.models import AuditEntry
 from tests.oidc.server import Provider, running_provider, signing_key
 
@@ -147,13 +147,13 @@ def configure(idp: Provider) -> Iterator[Callable[..., None]]:
         override = override_settings(**sso_settings(**environment))
         override.enable()
         overrides.append(override)
-        sso.forget_discovery()
+        sso_provider.forget_discovery()
         _reload_urls()
 
     yield apply
     for override in reversed(overrides):
         override.disable()
-    sso.forget_discovery()
+    sso_provider.forget_discovery()
     _reload_urls()
 
 

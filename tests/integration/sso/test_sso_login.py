@@ -15,7 +15,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from anchor_site import sso
+from anchor_site import sso, sso_provider
 from tests.integration.sso.conftest import (
     ACCOUNTS,
     CLIENTS,
@@ -127,10 +127,10 @@ def test_a_wrong_nonce_is_refused(configure, idp, caplog) -> None:
 
 def test_a_token_from_another_issuer_is_refused(configure, idp, other_idp, caplog) -> None:
     configure()
-    document = sso.discovery()
+    document = sso_provider.discovery()
     # A mix-up: the endpoints answer for another issuer, whose token is signed with a key the
     # console's JWKS holds (so signature and nonce pass; only `iss` differs).
-    sso._discovered[idp.issuer] = {
+    sso_provider._discovered[idp.issuer] = {
         **document,
         "authorization_endpoint": f"{other_idp.issuer}/auth",
         "token_endpoint": f"{other_idp.issuer}/token",
@@ -295,8 +295,8 @@ def stranger_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]
 
 def test_a_token_signed_by_another_key_is_refused(configure, idp, stranger_idp, caplog) -> None:
     configure()
-    document = sso.discovery()
-    sso._discovered[idp.issuer] = {
+    document = sso_provider.discovery()
+    sso_provider._discovered[idp.issuer] = {
         **document,
         "authorization_endpoint": f"{stranger_idp.issuer}/auth",
         "token_endpoint": f"{stranger_idp.issuer}/token",

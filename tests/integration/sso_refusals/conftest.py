@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 from hypothesis import HealthCheck
 
-from anchor_site import sso
+from anchor_site import sso_provider
 from staff.models import AuditEntry, AuditKind
 from tests.integration.sso.conftest import _reload_urls, sso_settings
 from tests.oidc.scripted import CLIENT_ID, ScriptedProvider, scripted_provider
@@ -46,11 +46,11 @@ def console(idp: ScriptedProvider) -> Iterator[ScriptedProvider]:
         )
     )
     override.enable()
-    sso.forget_discovery()
+    sso_provider.forget_discovery()
     _reload_urls()
     yield idp
     override.disable()
-    sso.forget_discovery()
+    sso_provider.forget_discovery()
     _reload_urls()
 
 

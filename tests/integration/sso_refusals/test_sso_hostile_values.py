@@ -13,7 +13,7 @@ from django.test import Client
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anchor_site import sso
+from anchor_site import sso_provider
 from tests.integration.sso_refusals.conftest import FIXTURES, begin, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -95,7 +95,7 @@ def test_a_hostile_token_header_is_never_a_500(console, field, value) -> None:
 @settings(max_examples=25, deadline=None, suppress_health_check=FIXTURES)
 @given(body=json_value.filter(_no_surrogates), status=st.sampled_from([200, 200, 400, 401, 500]))
 def test_a_hostile_provider_answer_is_never_a_500(console, route, body, status) -> None:
-    sso.forget_discovery()
+    sso_provider.forget_discovery()
     console.reset()
     client = Client()
     if route == "/.well-known/openid-configuration":

@@ -13,8 +13,8 @@ import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
+from deployments import logstore
 from deployments import repository as deployments
-from deployments import storage
 from infra.core import aws
 from infra.core.resources import LOGS, log_key
 from projects import repository as projects
@@ -187,7 +187,7 @@ def stage(aws_stage: str, django_user_model: Any) -> dict[str, str]:
     ready = deployments.create_deployment(TENANT, project.project_id, PUSH)
     deployments.update_deployment_status(ready.deployment_id, "building")
     deployments.update_deployment_status(ready.deployment_id, "ready")
-    storage.put_build_log(ready, "".join(f"step {n}\nnpm ERR! {n}\n" for n in range(300)))
+    logstore.put_build_log(ready, "".join(f"step {n}\nnpm ERR! {n}\n" for n in range(300)))
     archived = deployments.create_deployment(TENANT, project.project_id, PUSH)
     aws.s3().put_object(
         Bucket=LOGS.name(),

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from infra.local import localaws
+from infra.local import localaws, processes
 
 
 class Command(BaseCommand):
@@ -35,6 +35,6 @@ class Command(BaseCommand):
             )
         env = {**os.environ, **env, "ANCHOR_STAGE": "dev", "DEBUG": "true"}
         arguments = getattr(self, "_arguments", None) or options["arguments"]
-        argv = [sys.executable, str(localaws.PROJECT_DIR / "manage.py"), "provision"]
+        argv = [sys.executable, str(processes.PROJECT_DIR / "manage.py"), "provision"]
         argv += ["--stage", "dev", *arguments]
         sys.exit(subprocess.run(argv, env=env, check=False).returncode)

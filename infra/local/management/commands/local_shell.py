@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from infra.local import localaws
+from infra.local import localaws, processes
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
                 "no local AWS from `make run` is answering: start `make run` in another terminal"
             )
         env = {**os.environ, **env, "ANCHOR_STAGE": "dev", "DEBUG": "true"}
-        argv = [sys.executable, str(localaws.PROJECT_DIR / "manage.py"), "shell"]
+        argv = [sys.executable, str(processes.PROJECT_DIR / "manage.py"), "shell"]
         argv += ["--verbosity", str(options["verbosity"])]
         if options["command"]:
             argv += ["-c", options["command"]]

@@ -19,8 +19,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from infra.local import localaws
-from infra.local.localaws import LocalServiceError, LocalStack
+from infra.local import localaws, processes
+from infra.local.localaws import LocalStack
+from infra.local.processes import LocalServiceError
 
 STAGE = "dev"
 # The recount and the seed are batch jobs, not requests: on a busy machine an emulator can take
@@ -30,7 +31,7 @@ STAFF_GROUP = "Operations"
 STAFF_USERNAME = "operator"
 SERVER_START_TIMEOUT = 60.0
 WATCH_INTERVAL = 0.5  # seconds between looks at the dashboard and the local AWS services
-WATCHED = {localaws.DYNAMODB_LOCAL: "DynamoDB Local", localaws.MOTO_SERVER: "moto server (S3)"}
+WATCHED = {processes.DYNAMODB_LOCAL: "DynamoDB Local", processes.MOTO_SERVER: "moto server (S3)"}
 # Variables that would send a child to a real AWS account or past the local endpoints.
 UNSAFE_VARIABLES = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL")
 
@@ -66,7 +67,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--local-dir",
             type=Path,
-            default=localaws.LOCAL_DIR,
+            default=processes.LOCAL_DIR,
             help="where DynamoDB Local keeps its data and the run its state and logs "
             "(default .local)",
         )
@@ -147,7 +148,7 @@ class Command(BaseCommand):
         self.finish_child(self.start_child(env, name, *arguments), shown)
 
     def start_child(self, env: dict[str, str], name: str, *arguments: str) -> subprocess.Popen[str]:
-        command = [sys.executable, str(localaws.PROJECT_DIR / "manage.py"), name, *arguments]
+        command = [sys.executable, str(processes.PROJECT_DIR / "manage.py"), name, *arguments]
         return subprocess.Popen(
             command,
             env=env,
@@ -210,33 +211,33 @@ class Command(BaseCommand):
         return username, password
 
     def start_server(self, env: dict[str, str], port: int) -> tuple[subprocess.Popen[bytes], str]:
-        if localaws.port_in_use(port):
-            free = localaws.free_port()
+        if processes.port_in_use(port):
+            free = processes.free_port()
             self.note(f"port {port} is taken; the dashboard uses {free} instead")
             port = free
         command = [
             sys.executable,
-            str(localaws.PROJECT_DIR / "manage.py"),
+            str(processes.PROJECT_DIR / "manage.py"),
             "local_runserver",
-            f"{localaws.LOOPBACK}:{port}",
+            f"{processes.LOOPBACK}:{port}",
         ]
         # A session of its own, so shutting down can end runserver and its autoreloader child
         # together (and nothing else).
         server = subprocess.Popen(command, env=env, start_new_session=True)
         deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not localaws.port_in_use(port):
+        while not processes.port_in_use(port):
             if server.poll() is not None:
                 raise CommandError(f"the dashboard server exited with code {server.returncode}")
             if time.monotonic() > deadline:
                 raise CommandError(f"the dashboard server did not listen on port {port}")
             time.sleep(0.1)
-        self.progress(f"dashboard listening on {localaws.LOOPBACK}:{port}")
-        return server, f"http://{localaws.LOOPBACK}:{port}/"
+        self.progress(f"dashboard listening on {processes.LOOPBACK}:{port}")
+        return server, f"http://{processes.LOOPBACK}:{port}/"
 
     def start_simulator(self, env: dict[str, str], local_dir: Path) -> subprocess.Popen[bytes]:
         """`manage.py simulate_builds` in a session of its own, its lines in a file."""
         log_path = local_dir / "simulate_builds.log"
-        command = [sys.executable, str(localaws.PROJECT_DIR / "manage.py"), "simulate_builds"]
+        command = [sys.executable, str(processes.PROJECT_DIR / "manage.py"), "simulate_builds"]
         with log_path.open("ab") as log:
             child = subprocess.Popen(
                 command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -296,7 +297,7 @@ def child_environment(stack: LocalStack) -> dict[str, str]:
     return {**_base_environment(), **stack.environment()}
 
 
-def _unique(services: list[localaws.LocalService]) -> list[localaws.LocalService]:
+def _unique(services: list[processes.LocalService]) -> list[processes.LocalService]:
     return list({service.pid: service for service in services}.values())
 
 

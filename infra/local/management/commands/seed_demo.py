@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from deployments.artifactstore import put_artifact
+from deployments.logstore import get_build_log, put_build_log
 from deployments.repository import get_deployment, import_deployments, list_project_deployments
 from deployments.schemas import DeploymentStatus
-from deployments.storage import get_build_log, put_artifact, put_build_log
 from infra.core.errors import NotFound, RepositoryError, Unavailable, aws_errors
 from infra.core.resources import PRODUCTION_STAGE
 from infra.local import demo

@@ -10,8 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from deployments import artifactstore, logstore
 from deployments import repository as deployments
-from deployments import storage
 from deployments.schemas import DeploymentStatus
 from infra.core.errors import RepositoryError
 from infra.core.resources import PRODUCTION_STAGE
@@ -70,8 +70,8 @@ class Command(BaseCommand):
         for number in range(lines):
             step = STEPS[number % len(STEPS)]
             text += f"[{time.strftime('%H:%M:%S')}] {step} ({number + 1}/{lines})\n"
-            storage.put_build_log(deployment, text)  # S3 has no append: the log is replaced
+            logstore.put_build_log(deployment, text)  # S3 has no append: the log is replaced
             time.sleep(interval)
-        storage.put_artifact(deployment, "index.html", b"<!doctype html><title>live</title>")
+        artifactstore.put_artifact(deployment, "index.html", b"<!doctype html><title>live</title>")
         deployments.update_deployment_status(deployment.deployment_id, DeploymentStatus.READY)
         self.stdout.write(f"ready {deployment.deployment_id}")
