@@ -26,7 +26,7 @@ from anchor_site.dashboard import (
     render,
 )
 from anchor_site.forms import ActionForm
-from deployments import archive, storage
+from deployments import archive, storage, wording
 from deployments import repository as deployments
 from deployments.project_names import project_name
 from deployments.schemas import DeploymentSchema
@@ -115,7 +115,7 @@ def deployment_restore_log(request: HttpRequest, user_id: str, deployment_id: st
         "user_id": user_id,
         "deployment": deployment,
         "project_name": project_name(deployment),
-        "title": restore.RESTORE_TITLE,
+        "title": wording.RESTORE_TITLE,
         "log": log,
         "retention": retention,
         "tier": tier,

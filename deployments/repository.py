@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from deployments import derived
+from deployments.errors import InvalidTransition
 from deployments.schemas import (
     CreateDeploymentSchema,
     DeploymentSchema,
@@ -31,7 +32,6 @@ from infra.core.dynamo import (
 )
 from infra.core.errors import (
     Conflict,
-    InvalidTransition,
     NotFound,
     RequestKeyReused,
     Unavailable,

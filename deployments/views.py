@@ -34,15 +34,15 @@ from anchor_site.dashboard import (
     render,
 )
 from anchor_site.forms import ActionForm, RedeployForm
-from deployments import archive_views, storage
+from deployments import archive_views, rules, storage, wording
 from deployments import repository as deployments
+from deployments.errors import InvalidTransition
 from deployments.project_names import project_name
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from deployments.storage import LogChunk, LogLine, LogPosition, LogScan
 from deployments.templatetags.anchor_logs import style_classes
 from infra.core.dynamo import now
 from infra.core.errors import (
-    InvalidTransition,
     Misconfigured,
     RepositoryError,
     RequestKeyReused,
@@ -81,11 +81,11 @@ CANCEL_ACTION = Action(
     verb="cancel",
     permission=CANCEL,
     target=DeploymentStatus.CANCELED,
-    title=actions.CANCEL_TITLE,
+    title=wording.CANCEL_TITLE,
     question="Cancel this deployment? Its build stops and the deployment ends as canceled.",
     button="Yes, cancel it",
     done="Canceled deployment {id}.",
-    allowed=actions.can_cancel,
+    allowed=rules.can_cancel,
     not_allowed="Only a queued or building deployment can be canceled; this one is {status}.",
     perform=actions.cancel_deployment,
 )
@@ -93,16 +93,16 @@ FAIL_ACTION = Action(
     verb="fail",
     permission=FAIL,
     target=DeploymentStatus.ERROR,
-    title=actions.FAIL_TITLE,
+    title=wording.FAIL_TITLE,
     question=(
-        f"Mark this stuck build as error? It has been building for over {actions.STUCK_FOR}; "
+        f"Mark this stuck build as error? It has been building for over {wording.STUCK_FOR}; "
         "the deployment ends as error with a note that staff marked it."
     ),
     button="Yes, mark it as error",
     done="Marked deployment {id} as error.",
-    allowed=actions.is_stuck,
+    allowed=rules.is_stuck,
     not_allowed=(
-        f"Only a deployment building for over {actions.STUCK_FOR} can be marked as error; "
+        f"Only a deployment building for over {wording.STUCK_FOR} can be marked as error; "
         "this one is {status}{since}."
     ),
     perform=actions.mark_deployment_failed,
@@ -137,7 +137,7 @@ def deployment_detail(request: HttpRequest, user_id: str, deployment_id: str) ->
     )
     name = name_read.result()
     log, log_error = _panel(log_read, "build log", deployment_id)
-    live = deployment.status in (DeploymentStatus.QUEUED, DeploymentStatus.BUILDING)
+    live = rules.is_in_flight(deployment.status)
     log_styled = log.styled if log is not None else ()
     if live and log is not None and log.partial_last_line:
         log_styled = log_styled[:-1]  # its end is still being written: the live tail brings it
@@ -311,7 +311,7 @@ def deployment_cancel(request: HttpRequest, user_id: str, deployment_id: str) ->
 @dashboard_view(FAIL)
 @require_http_methods(["GET", "POST"])
 def deployment_fail(request: HttpRequest, user_id: str, deployment_id: str) -> HttpResponse:
-    """Mark a stuck build (building for over actions.STUCK_AFTER) as error (GET confirms, POST
+    """Mark a stuck build (building for over rules.stuck_after()) as error (GET confirms, POST
     marks it)."""
     return _perform(request, FAIL_ACTION, user_id, deployment_id)
 
@@ -321,7 +321,7 @@ class RedeployLink:
     """What the pages say about a redeploy (it makes a new deployment, so it is no Action)."""
 
     verb: str = "redeploy"
-    title: str = actions.REDEPLOY_TITLE
+    title: str = wording.REDEPLOY_TITLE
     question: str = (
         "Queue a new deployment of this commit? The project builds the same commit, branch and "
         "message again; this deployment stays as it is."
@@ -601,7 +601,6 @@ def _scan_subject(request: HttpRequest) -> str:
     return "error"
 
 
-_FINAL = frozenset({DeploymentStatus.READY, DeploymentStatus.ERROR, DeploymentStatus.CANCELED})
 _TAIL_ETAG = re.compile(r'"?[0-9a-fA-F-]{1,80}"?', re.ASCII)
 _MARK = re.compile(r"[0-9a-f]{16}", re.ASCII)
 
@@ -619,7 +618,7 @@ def deployment_log_tail(request: HttpRequest, user_id: str, deployment_id: str) 
     offset = _whole_number(request, "offset") or 0
     etag = params.token(request.GET, "etag", _TAIL_ETAG, "not an ETag") or ""
     mark = params.token(request.GET, "mark", _MARK, "not a mark this console made") or ""
-    final = deployment.status in _FINAL
+    final = rules.is_final(deployment.status)
     tail = storage.read_log_tail(
         user_id,
         deployment,

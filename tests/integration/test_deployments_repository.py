@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from deployments import repository as deployments
+from deployments.errors import InvalidTransition
 from deployments.schemas import TRANSITIONS, DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import format_timestamp
-from infra.core.errors import Conflict, InvalidCursor, InvalidTransition, NotFound, ValidationError
+from infra.core.errors import Conflict, InvalidCursor, NotFound, ValidationError
 from infra.core.resources import DEPLOYMENTS
 from projects import repository as projects
 

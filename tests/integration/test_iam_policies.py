@@ -29,10 +29,10 @@ from django.urls import URLPattern, get_resolver, resolve, reverse
 from anchor_site.logs import request_id
 from deployments import repository as deployments
 from deployments import storage
+from deployments.errors import InvalidTransition
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import now
-from infra.core.errors import InvalidTransition
 from infra.core.resources import (
     BUCKETS,
     LOGS,

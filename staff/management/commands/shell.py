@@ -27,7 +27,7 @@ SUPPORT_IMPORTS = (
     "infra.core.errors.RepositoryError",
     "infra.core.errors.NotFound",
     "infra.core.errors.Conflict",
-    "infra.core.errors.InvalidTransition",
+    "deployments.errors.InvalidTransition",
     "infra.core.errors.InvalidCursor",
     "infra.core.errors.ValidationError",
     "infra.core.errors.Unavailable",
