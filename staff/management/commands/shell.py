@@ -47,6 +47,10 @@ SUPPORT_IMPORTS = (
     # audited cross-tenant look-ups
     "staff.lookups.lookup_deployment_owner",
     "staff.lookups.lookup_project_owner",
+    # audited exports and the cross-tenant feed (staff="your-username")
+    "staff.exports.export_tenant_deployments",
+    "staff.exports.export_audit_trail",
+    "staff.attention.attention_feed",
 )
 
 
