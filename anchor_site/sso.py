@@ -40,7 +40,6 @@ from mozilla_django_oidc import middleware as oidc_middleware
 from mozilla_django_oidc import views as oidc_views
 from requests.auth import HTTPBasicAuth
 
-from anchor_site.dashboard import error_page, forbidden
 from anchor_site.models import SSOIdentity
 from anchor_site.security import client_address
 from anchor_site.sso_claims import (
@@ -59,6 +58,7 @@ from anchor_site.sso_claims import (
 )
 from staff.audit import audit
 from staff.models import AuditKind, RecordType
+from web.common.dashboard import error_page, forbidden
 
 logger = logging.getLogger("anchor.security")
 

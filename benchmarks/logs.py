@@ -207,7 +207,7 @@ def main() -> int:
 
         scans: list[tuple[str, tuple[int, int, int, float]]] = []
         if args.no_scans:
-            from deployments.views import _position_query
+            from web.deployments.links import _position_query
 
             etag = aws.s3().head_object(
                 Bucket=LOGS.name(), Key=log_key(deployment.project_id, deployment.deployment_id)

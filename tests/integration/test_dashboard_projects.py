@@ -18,10 +18,10 @@ from deployments.schemas import DeploymentSchema
 from deployments.schemas import DeploymentStatus as S
 from infra.core import aws
 from infra.core.dynamo import now
-from projects import chart, views
 from projects import repository as projects
 from projects.schemas import ProjectSchema
 from staff.models import AuditEntry
+from web.projects import chart, views
 
 pytestmark = pytest.mark.usefixtures("aws_stage")
 
