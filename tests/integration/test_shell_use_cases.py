@@ -72,7 +72,7 @@ def test_an_export_of_another_tenants_project_is_not_found_and_not_recorded(
 def test_the_shell_exports_the_audit_trail_up_to_where_it_began(
     seeded: tuple[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    user_id, project_id = seeded
+    user_id, _project_id = seeded
     make_user("support")
     _shell(f"list(export_tenant_deployments('support-user', {user_id!r}))", capsys)
 
