@@ -66,9 +66,7 @@ def test_no_package_imports_a_package_that_imports_it_back():
 
 def test_every_module_falls_inside_a_layer_of_the_package_contract():
     layers = next(c for c in CONFIG["contracts"] if c["id"] == "layers")["layers"]
-    packages = [
-        name.strip() for layer in layers for name in layer.replace("|", ":").split(":")
-    ]
+    packages = [name.strip() for layer in layers for name in layer.replace("|", ":").split(":")]
     outside = sorted(
         module
         for module in _graph().modules
