@@ -14,8 +14,6 @@ from deployments.schemas import DeploymentSchema
 from deployments.storage import LogLine, LogPosition
 from web.common import params
 
-# --- the log viewer and the live tail -----------------------------------------------------------
-#
 # Line numbers are only known counting newlines from the log's start, and a 200 MB log is never
 # read whole for a page. So every link the viewer makes to a chunk carries the number of the line
 # at its byte offset, signed with the log's ETag (`line`, `v`, `sig`): reading on from a chunk
@@ -32,7 +30,7 @@ def _position_value(key: str, etag: str, offset: int, line: int) -> str:
     return f"{key}|{etag.strip(chr(34))}|{offset}|{line}"
 
 
-def _position_query(key: str, etag: str, at: str, position: LogPosition) -> dict[str, str]:
+def position_query(key: str, etag: str, at: str, position: LogPosition) -> dict[str, str]:
     value = _position_value(key, etag, position.offset, position.line)
     return {
         at: str(position.offset),
@@ -42,7 +40,7 @@ def _position_query(key: str, etag: str, at: str, position: LogPosition) -> dict
     }
 
 
-def _whole_number(request: HttpRequest, name: str) -> int | None:
+def whole_number(request: HttpRequest, name: str) -> int | None:
     return params.whole_number(request.GET, name)
 
 
@@ -50,9 +48,9 @@ _ETAG = re.compile(r"[0-9a-fA-F-]{1,80}", re.ASCII)
 _DAMAGED = "this log link is damaged; open the log again"
 
 
-def _known_position(request: HttpRequest, key: str, at: str) -> tuple[LogPosition | None, str]:
+def known_position(request: HttpRequest, key: str, at: str) -> tuple[LogPosition | None, str]:
     """The signed position a link carried for the offset in parameter `at`, and its ETag."""
-    offset, line = _whole_number(request, at), _whole_number(request, "line")
+    offset, line = whole_number(request, at), whole_number(request, "line")
     sig = request.GET.get("sig", "")
     if offset is None or line is None or not sig:
         return None, ""
@@ -64,7 +62,7 @@ def _known_position(request: HttpRequest, key: str, at: str) -> tuple[LogPositio
     return LogPosition(offset, line), f'"{etag}"'
 
 
-def _viewer_url(deployment: DeploymentSchema, query: dict[str, str], fragment: str = "") -> str:
+def viewer_url(deployment: DeploymentSchema, query: dict[str, str], fragment: str = "") -> str:
     base = reverse(
         "admin:deployments_deployment_log_view",
         args=[deployment.user_id, deployment.deployment_id],
@@ -73,8 +71,8 @@ def _viewer_url(deployment: DeploymentSchema, query: dict[str, str], fragment: s
     return f"{url}#{fragment}" if fragment else url
 
 
-def _line_url(deployment: DeploymentSchema, key: str, etag: str, line: LogLine) -> str:
+def line_url(deployment: DeploymentSchema, key: str, etag: str, line: LogLine) -> str:
     """A link to the chunk that starts with `line`, scrolled to it (#L123)."""
     assert line.number is not None
-    query = _position_query(key, etag, "start", LogPosition(line.offset, line.number))
-    return _viewer_url(deployment, query, f"L{line.number}")
+    query = position_query(key, etag, "start", LogPosition(line.offset, line.number))
+    return viewer_url(deployment, query, f"L{line.number}")

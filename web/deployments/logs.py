@@ -26,11 +26,11 @@ from web.common.dashboard import (
 )
 from web.deployments import archive as archive_views
 from web.deployments.links import (
-    _known_position,
-    _line_url,
-    _position_query,
-    _viewer_url,
-    _whole_number,
+    known_position,
+    line_url,
+    position_query,
+    viewer_url,
+    whole_number,
 )
 from web.deployments.pages import (
     LOG_QUERY_MAX,
@@ -62,7 +62,7 @@ def deployment_log_view(request: HttpRequest, user_id: str, deployment_id: str) 
     (name_read,) = concurrently(lambda: project_name(deployment))
     key = log_key(deployment.project_id, deployment.deployment_id)
     query = " ".join(request.GET.get("q", "").split())[:LOG_QUERY_MAX]
-    goto, count = _whole_number(request, "goto"), _whole_number(request, "count")
+    goto, count = whole_number(request, "goto"), whole_number(request, "count")
     context = page_context(
         deployment,
         title=f"Build log of {deployment.deployment_id}",
@@ -70,8 +70,8 @@ def deployment_log_view(request: HttpRequest, user_id: str, deployment_id: str) 
         download_url=reverse(
             "admin:deployments_deployment_log", args=[user_id, deployment.deployment_id]
         ),
-        viewer_url=_viewer_url(deployment, {}),
-        error_url=_viewer_url(deployment, {"error": "1"}),
+        viewer_url=viewer_url(deployment, {}),
+        error_url=viewer_url(deployment, {"error": "1"}),
         scan_budget=settings.ANCHOR_LOG_SCAN_BYTES,
         chunk_limit=storage.LOG_CHUNK_BYTES,
         # A callable: the template takes the name when it renders, after the S3 reads.
@@ -89,15 +89,15 @@ def deployment_log_view(request: HttpRequest, user_id: str, deployment_id: str) 
             matcher, most = storage.LineMatcher(offset=count), 1
         else:
             matcher, most = storage.PatternMatcher(), 1
-        start, etag = _known_position(request, key, "from")
+        start, etag = known_position(request, key, "from")
         scan = storage.scan_log(
             user_id, deployment, matcher, start=start, etag=etag or None, max_matches=most
         )
         return _scan_page(request, deployment, key, scan, context, jump=not query)
-    start, end = _whole_number(request, "start"), _whole_number(request, "end")
+    start, end = whole_number(request, "start"), whole_number(request, "end")
     if start is not None and end is not None:
         raise ValidationError({"start": ["give start or end, not both"]})
-    known, etag = _known_position(request, key, "start" if end is None else "end")
+    known, etag = known_position(request, key, "start" if end is None else "end")
     if start is None and end is None and "last" not in request.GET:
         start = 0
     chunk = storage.read_log_chunk(
@@ -118,22 +118,22 @@ def _chunk_page(
         if chunk.has_older:
             older = {"end": str(chunk.start)}
             if chunk.first_line is not None:
-                older = _position_query(
+                older = position_query(
                     key, chunk.etag, "end", LogPosition(chunk.start, chunk.first_line)
                 )
-            nav["first"] = _viewer_url(deployment, {})
-            nav["older"] = _viewer_url(deployment, older)
+            nav["first"] = viewer_url(deployment, {})
+            nav["older"] = viewer_url(deployment, older)
         if chunk.has_newer:
             newer = {"start": str(chunk.end)}
             if chunk.next_line is not None:
-                newer = _position_query(
+                newer = position_query(
                     key, chunk.etag, "start", LogPosition(chunk.end, chunk.next_line)
                 )
-            nav["newer"] = _viewer_url(deployment, newer)
-            nav["last"] = _viewer_url(deployment, {"last": "1"})
+            nav["newer"] = viewer_url(deployment, newer)
+            nav["last"] = viewer_url(deployment, {"last": "1"})
     count_url = ""
     if chunk.available and chunk.first_line is None and chunk.lines:
-        count_url = _viewer_url(deployment, {"count": str(chunk.start)})
+        count_url = viewer_url(deployment, {"count": str(chunk.start)})
     return render(
         request,
         "admin/anchor/deployment_log_view.html",
@@ -162,12 +162,12 @@ def _scan_page(
 ) -> HttpResponse:
     if jump and scan.matches:
         # "Jump to first error", "go to line", "number these lines": to the chunk from there.
-        return HttpResponseRedirect(_line_url(deployment, key, scan.etag, scan.matches[0]))
+        return HttpResponseRedirect(line_url(deployment, key, scan.etag, scan.matches[0]))
     continue_url = ""
     if scan.resume is not None:
         carried = {k: v for k, v in request.GET.items() if k in {"q", "error", "goto", "count"}}
-        position = _position_query(key, scan.etag, "from", scan.resume)
-        continue_url = _viewer_url(deployment, {**carried, **position})
+        position = position_query(key, scan.etag, "from", scan.resume)
+        continue_url = viewer_url(deployment, {**carried, **position})
     return render(
         request,
         "admin/anchor/deployment_log_view.html",
@@ -176,7 +176,7 @@ def _scan_page(
             "scan": scan,
             "searching": True,
             "rows": [
-                _Row(line, _line_url(deployment, key, scan.etag, line)) for line in scan.matches
+                _Row(line, line_url(deployment, key, scan.etag, line)) for line in scan.matches
             ],
             "continue_url": continue_url,
             "capped": len(scan.matches) >= LOG_SEARCH_MATCHES,

@@ -12,10 +12,8 @@ from deployments import repository as deployments
 from deployments import rules, storage
 from staff.permissions import VIEW
 from web.common import params
-from web.common.dashboard import (
-    dashboard_view,
-)
-from web.deployments.links import _whole_number
+from web.common.dashboard import dashboard_view
+from web.deployments.links import whole_number
 from web.templatetags.anchor_logs import style_classes
 
 _TAIL_ETAG = re.compile(r'"?[0-9a-fA-F-]{1,80}"?', re.ASCII)
@@ -32,7 +30,7 @@ def deployment_log_tail(request: HttpRequest, user_id: str, deployment_id: str) 
     One DynamoDB read (the deployment, tenant-scoped) and one ranged GET of at most 256 KiB.
     """
     deployment = deployments.get_deployment(user_id, deployment_id)
-    offset = _whole_number(request, "offset") or 0
+    offset = whole_number(request, "offset") or 0
     etag = params.token(request.GET, "etag", _TAIL_ETAG, "not an ETag") or ""
     mark = params.token(request.GET, "mark", _MARK, "not a mark this console made") or ""
     final = rules.is_final(deployment.status)
