@@ -36,12 +36,12 @@ class AnchorAdminSite(admin.AdminSite):
 
     def get_urls(self) -> list[URLPattern | URLResolver]:
         # Dashboard routes go before the admin's own list, which ends in a catch-all.
-        from anchor_site.audit_trail import urlpatterns as audit_urls
-        from anchor_site.exports import urlpatterns as export_urls
-        from deployments.archive_views import urlpatterns as archive_urls
-        from deployments.attention_views import urlpatterns as attention_urls
-        from deployments.views import urlpatterns as deployment_urls
-        from projects.views import urlpatterns as project_urls
+        from web.deployments.archive import urlpatterns as archive_urls
+        from web.deployments.attention import urlpatterns as attention_urls
+        from web.deployments.urls import urlpatterns as deployment_urls
+        from web.projects.views import urlpatterns as project_urls
+        from web.staff.audit_trail import urlpatterns as audit_urls
+        from web.staff.exports import urlpatterns as export_urls
 
         stock = [p for p in super().get_urls() if getattr(p, "name", None) != "view_on_site"]
         return [
@@ -81,7 +81,7 @@ class AnchorAdminSite(admin.AdminSite):
         empty `_to_field` (looked up as a field named ""), a list search longer than
         SEARCH_MAX characters (SQLite refuses a LIKE pattern that complex) and a number too
         large for the database (an id of 30 digits in a form's choice: OverflowError)."""
-        from anchor_site.dashboard import bad_request
+        from web.common.dashboard import bad_request
 
         inner = super().admin_view(view, cacheable)
         stock_list = isinstance(getattr(view, "__self__", None), admin.ModelAdmin)
@@ -104,7 +104,7 @@ class AnchorAdminSite(admin.AdminSite):
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         """The admin's index, whose "Recent actions" are the staff member's own audit entries."""
-        from anchor_site.audit_trail import recent_actions
+        from web.staff.audit_trail import recent_actions
 
         return super().index(
             request, {**(extra_context or {}), "recent_audit": recent_actions(request.user)}
@@ -174,7 +174,7 @@ def _entry(name: str, url_name: str) -> dict[str, Any]:
 
 class AuditTrailAdmin(admin.ModelAdmin):
     """Django's own action log (staff accounts and groups changed in the admin), read-only; the
-    console's audit trail is its own page (anchor_site.audit_trail)."""
+    console's audit trail is its own page (web.staff.audit_trail)."""
 
     list_display = ("action_time", "user", "object_repr", "change_message")
     list_filter = ("action_time", "user", "content_type")

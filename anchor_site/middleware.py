@@ -13,8 +13,8 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
-from anchor_site import logs
 from anchor_site.security import LOGIN_AT
+from infra.core import logs
 from infra.core.metrics import counting_dynamodb_calls
 
 request_logger = logging.getLogger("anchor.request")

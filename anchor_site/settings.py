@@ -162,6 +162,7 @@ INSTALLED_APPS = [
     "projects",
     "deployments",
     "staff",
+    "web",
     "infra.provisioning",
     "infra.local",
 ]
@@ -458,7 +459,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "anchor_site.logs.JsonFormatter"},
+        "json": {"()": "infra.core.logs.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "loggers": {

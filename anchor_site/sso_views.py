@@ -13,13 +13,13 @@ from django.urls import path, reverse
 from django.views.generic import View
 from mozilla_django_oidc import views as oidc_views
 
-from anchor_site.dashboard import error_page, forbidden
 from anchor_site.security import client_address
 from anchor_site.sso import SignInRefused
 from anchor_site.sso_claims import error_code
 from anchor_site.sso_provider import ProviderUnavailable, discovery, endpoint
 from staff.audit import audit
 from staff.models import AuditKind, RecordType
+from web.common.dashboard import error_page, forbidden
 
 logger = logging.getLogger("anchor.security")
 

@@ -16,10 +16,10 @@ urlpatterns = [
 ]
 
 # Admin-styled error pages for what no dashboard view answers itself (DEBUG off).
-handler400 = "anchor_site.dashboard.bad_request"
-handler403 = "anchor_site.dashboard.permission_denied"
-handler404 = "anchor_site.dashboard.page_not_found"
-handler500 = "anchor_site.dashboard.server_error"
+handler400 = "web.common.dashboard.bad_request"
+handler403 = "web.common.dashboard.permission_denied"
+handler404 = "web.common.dashboard.page_not_found"
+handler500 = "web.common.dashboard.server_error"
 
 if settings.OIDC_ENABLED:
     urlpatterns.append(path("oidc/", include("anchor_site.sso_views")))

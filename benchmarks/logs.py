@@ -207,12 +207,12 @@ def main() -> int:
 
         scans: list[tuple[str, tuple[int, int, int, float]]] = []
         if args.no_scans:
-            from deployments.views import _position_query
+            from web.deployments.links import position_query
 
             etag = aws.s3().head_object(
                 Bucket=LOGS.name(), Key=log_key(deployment.project_id, deployment.deployment_id)
             )["ETag"]
-            query = _position_query(
+            query = position_query(
                 log_key(deployment.project_id, deployment.deployment_id),
                 etag,
                 "start",

@@ -42,7 +42,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from deployments.schemas import DeploymentStatus
+from deployments.rules import IN_FLIGHT, DeploymentStatus
 from infra.core.dynamo import to_item, to_value
 from infra.core.resources import DEPLOYMENTS
 
@@ -53,7 +53,6 @@ COUNTER_ZONE = ZoneInfo("Asia/Singapore")
 STATUSES = tuple(s.value for s in DeploymentStatus)
 ATTENTION_SHARDS = 4
 ATTENTION_KEYS = ("attention", "attentionAt")
-IN_FLIGHT = ("queued", "building")
 
 
 def sort_key(created_at: str, deployment_id: str) -> str:

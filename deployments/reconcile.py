@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from deployments import derived
+from deployments import derived, rules
 from deployments.reports import (
     FOREIGN_OBJECT,
     KINDS,
@@ -40,7 +40,6 @@ from infra.core.resources import (
 )
 
 REPORT_FINDINGS = 10  # the most findings of each kind a stored report keeps (counts are whole)
-_FINAL = {s.value for s in DeploymentStatus if s.is_final}
 LOG_NAME = "build.log"
 
 __all__ = [
@@ -209,7 +208,7 @@ def _log_keys_by_deployment(stage: str, project_id: str) -> dict[str, list[str]]
 def _needs_log(status: str, started: bool) -> bool:
     """A final deployment must have a log, except one canceled before it ever started building
     (the orchestrator writes a log only once a build runs)."""
-    if status not in _FINAL:
+    if not rules.is_final(status):
         return False
     return started or status != DeploymentStatus.CANCELED.value
 

@@ -1,41 +1,22 @@
-"""pydantic schemas for deployments, and the deployment status machine."""
+"""pydantic schemas for deployments (the status machine itself is deployments.rules)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from pydantic import Field
 
+from deployments.rules import FINAL_STATUSES, TRANSITIONS, DeploymentStatus
 from infra.core.schemas import CommitSha, GitRef, InputModel, StoredModel, Timestamp
 
-
-class DeploymentStatus(StrEnum):
-    QUEUED = "queued"
-    BUILDING = "building"
-    READY = "ready"
-    ERROR = "error"
-    CANCELED = "canceled"
-
-    @property
-    def is_final(self) -> bool:
-        return self in FINAL_STATUSES
-
-    def allowed_sources(self) -> frozenset[DeploymentStatus]:
-        """The statuses from which a deployment may move to this one."""
-        return frozenset(s for s, targets in TRANSITIONS.items() if self in targets)
-
-
-S = DeploymentStatus
-# queued → building → ready | error; queued | building → canceled; final states go nowhere.
-TRANSITIONS: dict[DeploymentStatus, frozenset[DeploymentStatus]] = {
-    S.QUEUED: frozenset({S.BUILDING, S.CANCELED}),
-    S.BUILDING: frozenset({S.READY, S.ERROR, S.CANCELED}),
-    S.READY: frozenset(),
-    S.ERROR: frozenset(),
-    S.CANCELED: frozenset(),
-}
-FINAL_STATUSES = frozenset({S.READY, S.ERROR, S.CANCELED})
+__all__ = [
+    "FINAL_STATUSES",
+    "TRANSITIONS",
+    "CreateDeploymentSchema",
+    "DeploymentSchema",
+    "DeploymentStatus",
+    "UpdateDeploymentSchema",
+]
 
 
 class DeploymentSchema(StoredModel):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from deployments.schemas import FINAL_STATUSES, DeploymentSchema, DeploymentStatus
+from deployments.rules import FINAL_STATUSES, IN_FLIGHT
+from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import format_timestamp, to_value
 from infra.core.errors import RepositoryError, condition_check
@@ -27,7 +28,7 @@ def _summary(deployment: DeploymentSchema) -> dict[str, Any]:
 
 _EARLIER = {  # for one deployment, the statuses its summary may move on from to this one
     DeploymentStatus.BUILDING: ("queued",),
-    **{final: ("queued", "building") for final in FINAL_STATUSES},
+    **{final: tuple(sorted(IN_FLIGHT, reverse=True)) for final in FINAL_STATUSES},
 }
 
 

@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from deployments import derived
+from deployments.errors import InvalidTransition
 from deployments.items import Keys, find_item, not_found, parse_status, read_consistent
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from deployments.summary import advance_summary
 from infra.core.dynamo import format_timestamp, now, read_record, to_value
-from infra.core.errors import InvalidTransition, Unavailable, ValidationError
+from infra.core.errors import Unavailable, ValidationError
 from infra.core.ids import new_write_token
 from infra.core.receipts import receipt_put
 from infra.core.resources import DEPLOYMENTS

@@ -14,14 +14,23 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from deployments import repository as deployments
+from deployments import rules
+from deployments.errors import InvalidTransition
 from deployments.repository import REQUEST_KEY_PATTERN
 from deployments.schemas import DeploymentSchema, DeploymentStatus
+from deployments.wording import (
+    CANCEL_TITLE,
+    FAIL_TITLE,
+    REDEPLOY_TITLE,
+    STUCK_ERROR,
+    STUCK_FOR,
+    spelt_out,
+)
 from infra.core.dynamo import now
-from infra.core.errors import InvalidTransition, NotFound, ValidationError
+from infra.core.errors import NotFound, ValidationError
 from projects import repository as projects
 from projects.schemas import ProjectSchema
 from staff import outbox
@@ -29,47 +38,32 @@ from staff.audit import clean_reason
 from staff.models import AuditKind
 from staff.permissions import CANCEL, EDIT_PROJECT, FAIL, REDEPLOY, require
 
-# A build running longer than this may be marked as error (ANCHOR_STUCK_BUILD_MINUTES).
-STUCK_AFTER: timedelta = settings.STUCK_BUILD_AFTER
-
-
-def spelt_out(span: timedelta) -> str:
-    """A threshold as staff say it: "an hour", "2 hours", "90 minutes"."""
-    minutes = round(span.total_seconds() / 60)
-    if minutes == 60:
-        return "an hour"
-    if minutes % 60 == 0:
-        return f"{minutes // 60} hours"
-    return "a minute" if minutes == 1 else f"{minutes} minutes"
-
-
-# "over an hour" with the default threshold; the pages and the stored error say the same.
-STUCK_FOR = spelt_out(STUCK_AFTER)
-STUCK_ERROR = f"Marked as error by anchor-deploy staff: the build was stuck for over {STUCK_FOR}."
-CANCELABLE = frozenset({DeploymentStatus.QUEUED, DeploymentStatus.BUILDING})
-
-CANCEL_TITLE = "Cancel deployment"
-FAIL_TITLE = "Mark deployment as error"
-REDEPLOY_TITLE = "Redeploy"
+# The rules and the wording have their own homes; these names stay importable from here.
+STUCK_AFTER: timedelta = rules.stuck_after()
+can_cancel = rules.can_cancel
+is_stuck = rules.is_stuck
+CANCELABLE = rules.CANCELABLE
+__all__ = [
+    "CANCELABLE",
+    "CANCEL_TITLE",
+    "FAIL_TITLE",
+    "REDEPLOY_TITLE",
+    "STUCK_AFTER",
+    "STUCK_ERROR",
+    "STUCK_FOR",
+    "ProjectGone",
+    "can_cancel",
+    "cancel_deployment",
+    "edit_project",
+    "is_stuck",
+    "mark_deployment_failed",
+    "redeploy",
+    "spelt_out",
+]
 
 
 class ProjectGone(NotFound):
     """The deployment's project no longer exists, so nothing can be deployed from it."""
-
-
-def can_cancel(deployment: DeploymentSchema, moment: datetime | None = None) -> bool:
-    """Whether staff may cancel the deployment: it is queued or building."""
-    return deployment.status in CANCELABLE
-
-
-def is_stuck(deployment: DeploymentSchema, moment: datetime | None = None) -> bool:
-    """Whether the deployment is a stuck build: building, started over STUCK_AFTER ago."""
-    moment = moment or now()
-    return (
-        deployment.status is DeploymentStatus.BUILDING
-        and deployment.started_at is not None
-        and deployment.started_at < moment - STUCK_AFTER
-    )
 
 
 def cancel_deployment(
@@ -97,7 +91,7 @@ def cancel_deployment(
     deployment = _deployment(user_id, deployment_id, known)
 
     def check() -> None:
-        if not can_cancel(deployment):
+        if not rules.can_cancel(deployment):
             raise _refused(deployment, DeploymentStatus.CANCELED)
 
     return _transition_action(
@@ -127,7 +121,7 @@ def mark_deployment_failed(
     moment = now()
 
     def check() -> None:
-        if not is_stuck(deployment, moment):
+        if not rules.is_stuck(deployment, moment):
             raise _refused(deployment, DeploymentStatus.ERROR)
 
     return _transition_action(
@@ -139,7 +133,7 @@ def mark_deployment_failed(
         request_key,
         check=check,
         error=f"{STUCK_ERROR} Reason: {reason}",
-        started_before=moment - STUCK_AFTER,
+        started_before=rules.stuck_since(moment),
     )
 
 

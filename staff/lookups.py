@@ -47,6 +47,14 @@ def lookup_project_owner(project_id: str, *, staff: str) -> str:
     return project_owner(_staff(staff), project_id, via=SHELL)
 
 
+def staff_account(staff: AbstractBaseUser | str) -> AbstractBaseUser:
+    """The staff user itself, or the active staff account named `staff` (the shell's way of
+    saying who acts); ValueError when there is none, since audit entries need a real one."""
+    if not isinstance(staff, str):
+        return staff
+    return _staff(staff)
+
+
 def _staff(username: str) -> AbstractBaseUser:
     user = get_user_model().objects.filter(username=username, is_staff=True).first()
     if user is None:

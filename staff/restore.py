@@ -17,12 +17,11 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from deployments import archive
 from deployments import repository as deployments
 from deployments.schemas import DeploymentSchema
+from deployments.wording import RESTORE_TITLE
 from staff import outbox
 from staff.audit import clean_reason
 from staff.models import AuditKind
 from staff.permissions import RESTORE_LOG, require
-
-RESTORE_TITLE = "Restore build log"
 
 
 def restore_build_log(

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.client import BaseClient
 
-from anchor_site.logs import request_id
+from infra.core.logs import request_id
 from infra.core.scope import current_cross_tenant_reason
 
 

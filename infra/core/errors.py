@@ -45,21 +45,6 @@ class RequestKeyReused(Conflict):
     action or record): refused, nothing written (Stripe's rule: a key is bound to its request)."""
 
 
-class InvalidTransition(RepositoryError):
-    """A deployment status change that the status machine does not allow from its current state;
-    `current_status` is the stored status that refused it, when DynamoDB returned it."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        cause: BaseException | None = None,
-        current_status: str | None = None,
-    ) -> None:
-        super().__init__(message, cause=cause)
-        self.current_status = current_status
-
-
 class InvalidCursor(RepositoryError):
     """A pagination cursor that was tampered with, expired, or belongs to another list."""
 

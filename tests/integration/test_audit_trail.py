@@ -198,7 +198,7 @@ def test_the_export_streams_the_filtered_trail_as_safe_utf8_csv_and_is_audited(c
 
 
 def test_a_cell_a_spreadsheet_would_run_is_quoted():
-    from anchor_site.csvstream import safe_cell
+    from web.common.csvstream import safe_cell
 
     for dangerous in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
         assert safe_cell(dangerous) == "'" + dangerous
@@ -218,7 +218,7 @@ def test_a_cell_a_spreadsheet_would_run_is_quoted():
     ],
 )
 def test_a_cell_starting_with_a_control_or_a_fullwidth_formula_sign_is_quoted(dangerous):
-    from anchor_site.csvstream import csv_lines, safe_cell
+    from web.common.csvstream import csv_lines, safe_cell
 
     assert safe_cell(dangerous) == "'" + dangerous
     # Through the whole writer, as a spreadsheet reads the file: the cell comes back whole,
@@ -229,7 +229,7 @@ def test_a_cell_starting_with_a_control_or_a_fullwidth_formula_sign_is_quoted(da
 
 @pytest.mark.parametrize("harmless", ["a\tb", "x\uff1d1", "\u00e9=1", "1-2", "\u3000x"])
 def test_a_cell_with_a_formula_sign_or_control_not_at_its_start_is_left_alone(harmless):
-    from anchor_site.csvstream import safe_cell
+    from web.common.csvstream import safe_cell
 
     assert safe_cell(harmless) == harmless
 

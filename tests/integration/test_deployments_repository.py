@@ -9,10 +9,11 @@ import pytest
 
 from deployments import history
 from deployments import repository as deployments
+from deployments.errors import InvalidTransition
 from deployments.schemas import TRANSITIONS, DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import format_timestamp
-from infra.core.errors import Conflict, InvalidCursor, InvalidTransition, NotFound, ValidationError
+from infra.core.errors import Conflict, InvalidCursor, NotFound, ValidationError
 from infra.core.resources import DEPLOYMENTS
 from projects import repository as projects
 from tests.factories import PUSH, TENANT

@@ -14,10 +14,10 @@ from django.urls import reverse
 
 from deployments import derived, maintenance
 from deployments import repository as deployments
+from deployments.errors import InvalidTransition
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import from_item
-from infra.core.errors import InvalidTransition
 from infra.core.resources import DEPLOYMENTS, DERIVED_VERSION, PROJECTS
 from projects import repository as projects
 from tests.factories import PUSH, TENANT

@@ -26,13 +26,13 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import URLPattern, get_resolver, resolve, reverse
 
-from anchor_site.logs import request_id
 from deployments import artifactstore, logstore
 from deployments import repository as deployments
+from deployments.errors import InvalidTransition
 from deployments.schemas import DeploymentSchema, DeploymentStatus
 from infra.core import aws
 from infra.core.dynamo import now
-from infra.core.errors import InvalidTransition
+from infra.core.logs import request_id
 from infra.core.resources import (
     BUCKETS,
     LOGS,

@@ -1,4 +1,4 @@
-"""Input that used to reach a 500 is a 400 naming what was wrong (anchor_site.params): the log
+"""Input that used to reach a 500 is a 400 naming what was wrong (web.common.params): the log
 viewer's signed link parameters, numbers written in other scripts, and dates at the calendar's
 edges in the audit and export filters; the filters' own first and last days still work."""
 

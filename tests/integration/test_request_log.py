@@ -9,7 +9,7 @@ import logging
 import pytest
 from django.urls import reverse
 
-from anchor_site.logs import JsonFormatter
+from infra.core.logs import JsonFormatter
 from projects import repository as projects
 
 pytestmark = pytest.mark.django_db

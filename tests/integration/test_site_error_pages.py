@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 
-from anchor_site import dashboard
+from web.common import dashboard
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from deployments import repository as deployments
+from deployments.errors import InvalidTransition
 from deployments.schemas import DeploymentStatus
-from infra.core.errors import Conflict, InvalidTransition, NotFound
+from infra.core.errors import Conflict, NotFound
 from projects import repository as projects
 from staff import actions
 from staff.models import AuditEntry

@@ -28,9 +28,10 @@ from django.urls import reverse
 
 from deployments import derived, maintenance
 from deployments import repository as deployments
+from deployments.errors import InvalidTransition
 from deployments.schemas import DeploymentStatus
 from infra.core import aws
-from infra.core.errors import Conflict, InvalidTransition, RepositoryError
+from infra.core.errors import Conflict, RepositoryError
 from infra.core.receipts import RECEIPT_PREFIX
 from infra.core.resources import DEPLOYMENTS
 from projects import repository as projects

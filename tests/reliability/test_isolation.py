@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
 from deployments import repository as deployments
+from deployments.errors import InvalidTransition
 from deployments.schemas import DeploymentStatus
-from infra.core.errors import InvalidTransition, NotFound
+from infra.core.errors import NotFound
 from projects import repository as projects
 from tests.integration.conftest import GROUP_OF_ROLE, ROLES, make_user
 from tests.reliability.conftest import scale

@@ -18,8 +18,9 @@ import pytest
 
 from deployments import derived, maintenance
 from deployments import repository as deployments
+from deployments.errors import InvalidTransition
 from deployments.schemas import FINAL_STATUSES, DeploymentStatus
-from infra.core.errors import Conflict, InvalidTransition, Unavailable
+from infra.core.errors import Conflict, Unavailable
 from projects import repository as projects
 from tests.factories import PUSH
 from tests.reliability.conftest import scale, stored_statuses

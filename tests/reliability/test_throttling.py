@@ -12,9 +12,10 @@ from django.test import Client
 from django.urls import reverse
 
 from deployments import repository as deployments
+from deployments.errors import InvalidTransition
 from deployments.schemas import DeploymentStatus
 from infra.core import aws
-from infra.core.errors import InvalidTransition, RepositoryError
+from infra.core.errors import RepositoryError
 from projects import repository as projects
 from staff import actions
 from tests.factories import PUSH

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.template import Context, Template
 
-from projects.templatetags.anchor import duration, local_time, relative_time, short_sha
+from web.templatetags.anchor import duration, local_time, relative_time, short_sha
 
 
 def render(source: str, **context: object) -> str:
@@ -68,7 +68,7 @@ def test_the_stuck_threshold_is_spelt_out_as_staff_say_it() -> None:
 
 
 def test_the_unreadable_row_links_to_the_record_as_stored_when_its_key_names_one() -> None:
-    from projects.templatetags.anchor import unreadable_url
+    from web.templatetags.anchor import unreadable_url
 
     deployment = {"PK": "prj_abc", "SK": "DEPLOYMENT#2026-11-30T02:00:00.000Z#dpl_bad"}
     assert unreadable_url(deployment, "acme") == "/admin/tenants/acme/deployments/dpl_bad/"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from deployments import logsearch, logtext
-from deployments.templatetags.anchor_logs import log_segments, style_classes
+from web.templatetags.anchor_logs import log_segments, style_classes
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ def test_progress_bars_rewritten_with_carriage_returns_show_their_last_state():
 
 
 def test_search_matches_are_marked_case_insensitively_and_escaped():
-    from deployments.templatetags.anchor_logs import log_segments_marked
+    from web.templatetags.anchor_logs import log_segments_marked
 
     segments = [logtext.Segment("<b>Module</b> not found; module", ("fg-1",))]
 

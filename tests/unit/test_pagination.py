@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.test import RequestFactory
 
 from infra.core.dynamo import Page
-from projects.pagination import build_pager, without
+from web.common.pagination import build_pager, without
 
 factory = RequestFactory()
 

@@ -1,4 +1,4 @@
-"""The request-parsing helpers (anchor_site.params): what parses, and the 400 for what does not."""
+"""The request-parsing helpers (web.common.params): what parses, and the 400 for what does not."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 from django.core import signing
 
-from anchor_site import params
 from infra.core.errors import InvalidCursor, ValidationError
+from web.common import params
 
 
 @pytest.mark.parametrize(

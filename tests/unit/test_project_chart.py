@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from deployments.schemas import DeploymentSchema
 from deployments.schemas import DeploymentStatus as S
-from projects.chart import DAYS, build_chart, render_svg, window
+from web.projects.chart import DAYS, build_chart, render_svg, window
 
 TODAY = date(2025, 3, 10)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from anchor_site.logs import request_id
+from infra.core.logs import request_id
 from infra.core.scope import cross_tenant
 from tests.spy import Spy
 

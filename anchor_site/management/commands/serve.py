@@ -43,7 +43,7 @@ def gunicorn_options() -> dict[str, Any]:
         options["logconfig_dict"] = {
             "version": 1,
             "disable_existing_loggers": False,
-            "formatters": {"json": {"()": "anchor_site.logs.JsonFormatter"}},
+            "formatters": {"json": {"()": "infra.core.logs.JsonFormatter"}},
             "handlers": {
                 "stdout": {
                     "class": "logging.StreamHandler",

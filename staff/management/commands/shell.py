@@ -39,7 +39,7 @@ SUPPORT_IMPORTS = (
     "infra.core.errors.RepositoryError",
     "infra.core.errors.NotFound",
     "infra.core.errors.Conflict",
-    "infra.core.errors.InvalidTransition",
+    "deployments.errors.InvalidTransition",
     "infra.core.errors.InvalidCursor",
     "infra.core.errors.ValidationError",
     "infra.core.errors.Unavailable",
@@ -59,6 +59,10 @@ SUPPORT_IMPORTS = (
     # audited cross-tenant look-ups
     "staff.lookups.lookup_deployment_owner",
     "staff.lookups.lookup_project_owner",
+    # audited exports and the cross-tenant feed (staff="your-username")
+    "staff.exports.export_tenant_deployments",
+    "staff.exports.export_audit_trail",
+    "staff.attention.attention_feed",
 )
 
 

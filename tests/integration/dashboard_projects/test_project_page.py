@@ -11,7 +11,6 @@ from django.urls import reverse
 
 from deployments.schemas import DeploymentStatus as S
 from infra.core import aws
-from projects import chart, views
 from projects.schemas import ProjectSchema
 from staff.models import AuditEntry
 from tests.integration.dashboard_projects.conftest import (
@@ -24,6 +23,7 @@ from tests.integration.dashboard_projects.conftest import (
     rows_of,
 )
 from tests.pages import edit_url, find_url, links, project_url, tenant_url, text, without_tokens
+from web.projects import chart, views
 
 pytestmark = pytest.mark.usefixtures("aws_stage")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from projects import views
 from projects.schemas import ProjectSchema
 from tests.integration.dashboard_projects.conftest import SHA, ClientAs, make_project, push
 from tests.pages import links, tenant_url, text
+from web.projects import views
 
 pytestmark = pytest.mark.usefixtures("aws_stage")
 

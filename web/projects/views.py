@@ -1,6 +1,6 @@
 """Dashboard pages: find, tenant, project and project edit (routes added by anchor_site.admin).
 
-Query parameters: `q` (find); `cursor` pages a list (see projects.pagination); the tenant
+Query parameters: `q` (find); `cursor` pages a list (see web.common.pagination); the tenant
 page shows two lists, so its deployments are paged by `dcursor`; `status` filters a
 project's deployments.
 """
@@ -12,8 +12,21 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from anchor_site import params
-from anchor_site.dashboard import (
+from deployments import reports
+from deployments import repository as deployments
+from deployments.schemas import DeploymentSchema, DeploymentStatus
+from infra.core.dynamo import Page
+from infra.core.errors import Conflict, NotFound, RepositoryError, RequestKeyReused, ValidationError
+from infra.core.ids import valid_user_id
+from infra.core.resources import COUNTERS_VERSION
+from projects import repository as projects
+from projects.schemas import ProjectSchema
+from staff import actions, lookups, outbox
+from staff.models import Outcome
+from staff.outbox import AuditPending
+from staff.permissions import EDIT_PROJECT, FIND, VIEW
+from web.common import params
+from web.common.dashboard import (
     concurrently,
     dashboard_view,
     deployment_rows,
@@ -23,22 +36,9 @@ from anchor_site.dashboard import (
     mark_done,
     render,
 )
-from deployments import reports
-from deployments import repository as deployments
-from deployments.schemas import DeploymentSchema, DeploymentStatus
-from infra.core.dynamo import Page
-from infra.core.errors import Conflict, NotFound, RepositoryError, RequestKeyReused, ValidationError
-from infra.core.ids import valid_user_id
-from infra.core.resources import COUNTERS_VERSION
-from projects import chart
-from projects import repository as projects
-from projects.forms import ProjectEditForm
-from projects.pagination import build_pager, current_cursor, without
-from projects.schemas import ProjectSchema
-from staff import actions, lookups, outbox
-from staff.models import Outcome
-from staff.outbox import AuditPending
-from staff.permissions import EDIT_PROJECT, FIND, VIEW
+from web.common.pagination import build_pager, current_cursor, without
+from web.projects import chart
+from web.projects.forms import ProjectEditForm
 
 PAGE_SIZE = 25
 PROJECT_PREFIX = "prj_"

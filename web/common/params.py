@@ -1,6 +1,6 @@
 """The one way dashboard views read what a request carries: numbers, tokens, signed values,
 cursors, the days of date filters (which Django's DateField parses) and choices. Anything
-unparseable raises ValidationError (or InvalidCursor), which `anchor_site.dashboard.dashboard_view`
+unparseable raises ValidationError (or InvalidCursor), which `web.common.dashboard.dashboard_view`
 answers with the admin-styled 400 page naming the parameter and what was wrong: never a 500,
 whatever the bytes.
 

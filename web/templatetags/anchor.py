@@ -17,8 +17,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince, timeuntil
 
+from deployments import rules, wording
 from deployments.schemas import DeploymentSchema
-from staff import actions
 
 register = template.Library()
 
@@ -40,12 +40,12 @@ def status_badge(status: object) -> SafeString:
 @register.filter
 def stuck_badge(deployment: DeploymentSchema) -> SafeString:
     """`{{ deployment|stuck_badge }}`: a "stuck" badge after the status of a build running past
-    the threshold (staff.actions.is_stuck, the rule "mark as error" uses), else nothing."""
-    if not actions.is_stuck(deployment):
+    the threshold (deployments.rules.is_stuck, the rule "mark as error" uses), else nothing."""
+    if not rules.is_stuck(deployment):
         return SafeString("")
     return format_html(
         ' <span class="badge badge-stuck" title="{}">stuck</span>',
-        f"Building for over {actions.STUCK_FOR}",
+        f"Building for over {wording.STUCK_FOR}",
     )
 
 

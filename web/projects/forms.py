@@ -8,10 +8,10 @@ from django import forms
 from django.forms.utils import pretty_name
 from pydantic import ValidationError as PydanticValidationError
 
-from anchor_site.forms import ReasonField, RequestKeyField, new_request_key
 from infra.core.errors import ValidationError
 from infra.core.schemas import field_errors, validate
 from projects.schemas import ProjectSchema, UpdateProjectSchema
+from web.common.forms import ReasonField, RequestKeyField, new_request_key
 
 EDITABLE = ("name", "repo_url", "branch")
 

@@ -11,12 +11,12 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from anchor_site import params
 from deployments.schemas import DeploymentStatus
 from infra.core.errors import ValidationError
 from infra.core.ids import valid_project_id, valid_user_id
 from staff.audit import REASON_MAX, REASON_MIN, clean_reason
 from staff.models import AuditKind
+from web.common import params
 
 REASON_HELP = (
     f"Why you are doing this, in {REASON_MIN} to {REASON_MAX} characters; it is kept in the "
@@ -96,7 +96,7 @@ def _day_start(day: date) -> datetime:
 
 
 def _usable_day(day: date | None, name: str) -> date | None:
-    """The day, if the filters can compute with it (anchor_site.params.check_day)."""
+    """The day, if the filters can compute with it (web.common.params.check_day)."""
     if day is None:
         return None
     try:

@@ -18,14 +18,13 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET
 
-from anchor_site import params
-from anchor_site.dashboard import dashboard_view, render
 from deployments import attention as feed
 from infra.core.dynamo import now
-from projects.pagination import build_pager, current_cursor, without
-from staff.audit import audit
-from staff.models import AuditKind, RecordType
+from staff import attention as staff_attention
 from staff.permissions import VIEW
+from web.common import params
+from web.common.dashboard import dashboard_view, render
+from web.common.pagination import build_pager, current_cursor, without
 
 PAGE_SIZE = 25
 REFRESH_SECONDS = 30
@@ -42,15 +41,16 @@ def attention(request: HttpRequest) -> HttpResponse:
     AttentionIndex and one BatchGetItem of the page's project names (deployments.attention)."""
     refresh = request.headers.get(REFRESH_HEADER) == "1"
     kind = params.choice(request.GET, "kind", feed.KINDS)
-    page = feed.attention_feed(
-        stuck_after=settings.STUCK_BUILD_AFTER,
-        queued_after=settings.LONG_QUEUED_AFTER,
+    record = not refresh and _visit_starts(request)
+    page = staff_attention.attention_feed(
+        request.user,
         limit=PAGE_SIZE,
         cursor=current_cursor(request),
         kind=kind,
+        record_visit=record,
     )
-    if not refresh:
-        _audit_visit(request)
+    if record:
+        request.session[_AUDITED_AT] = now().timestamp()
     context: dict[str, Any] = {
         "title": "Needs attention",
         "rows": _rows(page.rows),
@@ -80,21 +80,12 @@ def attention(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _audit_visit(request: HttpRequest) -> None:
+def _visit_starts(request: HttpRequest) -> bool:
     """One audit entry per visit: none if this session recorded one in the last AUDIT_EVERY."""
-    moment = now()
     last = request.session.get(_AUDITED_AT)
-    if isinstance(last, (int, float)) and moment.timestamp() - last < AUDIT_EVERY.total_seconds():
-        return
-    audit(
-        request.user,
-        action="Opened the needs-attention feed (across all tenants)",
-        object_id="attention",
-        object_repr="needs-attention feed",
-        kind=AuditKind.ATTENTION,
-        record_type=RecordType.NONE,
+    return not (
+        isinstance(last, (int, float)) and now().timestamp() - last < AUDIT_EVERY.total_seconds()
     )
-    request.session[_AUDITED_AT] = moment.timestamp()
 
 
 def _rows(rows: list[feed.AttentionRow]) -> list[dict[str, Any]]:

@@ -18,23 +18,23 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
-from anchor_site.dashboard import (
-    dashboard_view,
-    done_pending_message,
-    error_page,
-    mark_done,
-    render,
-)
-from anchor_site.forms import ActionForm
-from deployments import archive, artifactstore, logstore
+from deployments import archive, artifactstore, logstore, wording
 from deployments import repository as deployments
-from deployments.project_names import project_name
 from deployments.schemas import DeploymentSchema
 from infra.core.dynamo import now
 from infra.core.errors import NotFound, RequestKeyReused, ValidationError
 from staff import restore
 from staff.outbox import AuditPending
 from staff.permissions import RESTORE_LOG
+from web.common.dashboard import (
+    dashboard_view,
+    done_pending_message,
+    error_page,
+    mark_done,
+    render,
+)
+from web.common.forms import ActionForm
+from web.deployments.project_names import project_name
 
 
 def _detail_url(deployment: DeploymentSchema) -> str:
@@ -115,7 +115,7 @@ def deployment_restore_log(request: HttpRequest, user_id: str, deployment_id: st
         "user_id": user_id,
         "deployment": deployment,
         "project_name": project_name(deployment),
-        "title": restore.RESTORE_TITLE,
+        "title": wording.RESTORE_TITLE,
         "log": log,
         "retention": retention,
         "tier": tier,

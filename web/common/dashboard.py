@@ -20,7 +20,6 @@ from django.urls import reverse
 from django.views import defaults
 from pydantic import ValidationError as PydanticValidationError
 
-from anchor_site.logs import request_id
 from infra.core.errors import (
     InternalError,
     InvalidCursor,
@@ -30,6 +29,7 @@ from infra.core.errors import (
     Unreadable,
     ValidationError,
 )
+from infra.core.logs import request_id
 from infra.core.schemas import field_errors
 from staff.outbox import AuditPending, AuditUnavailable
 

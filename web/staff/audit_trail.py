@@ -18,14 +18,14 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from anchor_site import params
-from anchor_site.csvstream import csv_lines, csv_response
-from anchor_site.dashboard import dashboard_view, error_page, render
-from anchor_site.forms import AuditFilterForm
 from infra.core.errors import ValidationError
-from staff.audit import audit
-from staff.models import AuditEntry, AuditKind, RecordType
+from staff import exports
+from staff.models import AuditEntry, RecordType
 from staff.permissions import VIEW_AUDIT
+from web.common import params
+from web.common.csvstream import csv_lines, csv_response
+from web.common.dashboard import dashboard_view, error_page, render
+from web.common.forms import AuditFilterForm
 
 PAGE_SIZE = 50
 AUDIT_COLUMNS = (
@@ -175,18 +175,13 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, form, [], status=400)
     filters = {k: str(v) for k, v in form.cleaned_data.items() if v not in (None, "")}
-    entries = _filtered(form).order_by("-id")
-    last = entries.values_list("id", flat=True).first()
-    # The export stops at the entries that existed when it began (its own entry comes after).
-    entries = entries.filter(id__lte=last) if last is not None else entries.none()
-    audit(
+    entries = exports.export_audit_trail(
         request.user,
-        action="Exported the audit trail as CSV",
-        kind=AuditKind.EXPORT,
+        _filtered(form),
         tenant=form.cleaned_data.get("tenant") or "",
-        after={"filters": filters or "none"},
+        filters=filters,
     )
-    rows: Iterator[list[Any]] = (_audit_row(e) for e in entries.iterator(chunk_size=2000))
+    rows: Iterator[list[Any]] = (_audit_row(e) for e in entries)
     return csv_response("audit-trail.csv", csv_lines(AUDIT_COLUMNS, rows, what="audit trail"))
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest, QueryDict
 
-from anchor_site import params
 from infra.core.dynamo import Page
+from web.common import params
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,0 @@
-"""Template tag libraries of the dashboard (`{% load anchor %}`)."""

@@ -1,0 +1,1 @@
+"""Page helpers every app's pages share: rendering, errors, forms, request parsing, paging, CSV."""

@@ -1,0 +1,1 @@
+"""The project and tenant pages: tenant, project, edit, find."""

@@ -1,0 +1,1 @@
+"""The staff pages: the audit trail and the CSV exports."""

@@ -1,0 +1,1 @@
+"""Dashboard template tag libraries: `{% load anchor %}` and `{% load anchor_logs %}`."""
