@@ -55,7 +55,7 @@ for tool in ("moto", "pytest", "hypothesis", "playwright", "pynamodb", "ruff", "
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anchor_site.settings")
 django.setup()
 count = 0
-for package in ("anchor_site", "projects", "deployments", "staff", "infra.core", "infra.provisioning"):
+for package in ("anchor_site", "web", "projects", "deployments", "staff", "infra.core", "infra.provisioning"):
     module = importlib.import_module(package)
     for info in pkgutil.walk_packages(module.__path__, package + "."):
         if ".migrations." in info.name:
