@@ -53,6 +53,21 @@ def provision_fails(*args: str) -> tuple[CommandError, str, str]:
     return raised.value, out.getvalue(), err.getvalue()
 
 
+def teardown(*args: str) -> str:
+    """`manage.py teardown` with these arguments: what it printed."""
+    out = StringIO()
+    call_command("teardown", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def teardown_fails(*args: str) -> tuple[CommandError, str]:
+    """`manage.py teardown` refusing: its CommandError and what it printed before."""
+    out = StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command("teardown", *args, stdout=out, stderr=StringIO())
+    return raised.value, out.getvalue()
+
+
 @contextmanager
 def recorded_calls() -> Iterator[list[tuple[str, dict[str, Any]]]]:
     """Every DynamoDB and S3 call made inside the block, as (operation, parameters)."""

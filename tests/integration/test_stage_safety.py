@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.test import Client
 
 from anchor_site.health import forget_readiness
@@ -46,6 +45,8 @@ from tests.provisioning import (
     resource_lines,
     table_names,
     tag_buckets,
+    teardown,
+    teardown_fails,
 )
 
 pytestmark = pytest.mark.django_db
@@ -78,19 +79,6 @@ def engine(
     yield request.param
     if request.param == "ddblocal":
         _drop_every_table()
-
-
-def teardown(*args: str) -> str:
-    out = StringIO()
-    call_command("teardown", *args, stdout=out, stderr=StringIO())
-    return out.getvalue()
-
-
-def teardown_fails(*args: str) -> tuple[CommandError, str]:
-    out = StringIO()
-    with pytest.raises(CommandError) as raised:
-        call_command("teardown", *args, stdout=out, stderr=StringIO())
-    return raised.value, out.getvalue()
 
 
 def refusal(count: int, stage: str = STAGE) -> str:

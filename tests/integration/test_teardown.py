@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from io import StringIO
-
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from infra.core import aws
 from infra.core.resources import BUCKETS, TABLES
-from tests.provisioning import failing, recorded_calls, tag_buckets
+from tests.provisioning import failing, recorded_calls, tag_buckets, teardown, teardown_fails
 from tests.provisioning import provision as run_provision
 
 STAGE = "dev"
@@ -20,19 +18,6 @@ def provision(*args: str) -> None:
     """Provision the stage and tag its buckets as the declaration will (tests.provisioning)."""
     run_provision(*args)
     tag_buckets(args[args.index("--stage") + 1])
-
-
-def teardown(*args: str) -> str:
-    out = StringIO()
-    call_command("teardown", *args, stdout=out, stderr=StringIO())
-    return out.getvalue()
-
-
-def teardown_fails(*args: str) -> tuple[CommandError, str]:
-    out = StringIO()
-    with pytest.raises(CommandError) as raised:
-        call_command("teardown", *args, stdout=out, stderr=StringIO())
-    return raised.value, out.getvalue()
 
 
 def table_names() -> list[str]:
