@@ -12,6 +12,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,3 +94,20 @@ def running_postgres() -> Iterator[str]:
         if (data / "postmaster.pid").exists():
             run(str(binaries / "pg_ctl"), "--pgdata", str(data), "-m", "fast", "--wait", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+def assert_suites_pass(database_url: str, paths: list[str], *, timeout: int) -> None:
+    """Run the test modules `paths` in a pytest of their own on the PostgreSQL at
+    `database_url` (asserting the database vendor), and require every test to pass, none skipped."""
+    env = {**os.environ, "DATABASE_URL": database_url, "EXPECT_DATABASE_VENDOR": "postgresql"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *paths],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert " passed" in summary and "skipped" not in summary, summary

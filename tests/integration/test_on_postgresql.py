@@ -50,15 +50,4 @@ def test_migrations_apply_and_the_checks_pass_on_postgresql(database_url):
 
 
 def test_the_django_side_suite_passes_on_postgresql(database_url):
-    env = {**os.environ, "DATABASE_URL": database_url, "EXPECT_DATABASE_VENDOR": "postgresql"}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *DJANGO_SIDE],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
-    assert " passed" in summary and "skipped" not in summary, summary
+    postgres.assert_suites_pass(database_url, DJANGO_SIDE, timeout=600)
