@@ -60,6 +60,7 @@ def transition(
                 f"deployment {deployment_id} is {current.get('status')}; it cannot move to "
                 f"{target.value}",
                 current_status=current.get("status"),
+                current_started_at=_moment(current.get("startedAt")),
             )
         token = write_token or new_write_token()
         changes = {**_transition_changes(current, target, error), "writeToken": token}
@@ -103,9 +104,14 @@ def transition(
                 f", not long enough ago; it cannot move to {target.value}",
                 cause=cancelled.error,
                 current_status=old.get("status"),
+                current_started_at=_moment(old.get("startedAt")),
             )
         current, fresh = {**current, **old}, True
     raise Unavailable(f"deployment {deployment_id} kept changing while it was being moved")
+
+
+def _moment(stored: str | None) -> datetime | None:
+    return datetime.fromisoformat(stored) if stored else None
 
 
 def _transition_changes(

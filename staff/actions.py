@@ -10,11 +10,8 @@ The dashboard views, the support shell and the tests all call these same functio
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
-
-from django.contrib.auth.base_user import AbstractBaseUser
 
 from deployments import repository as deployments
 from deployments import rules
@@ -36,7 +33,7 @@ from projects.schemas import ProjectSchema
 from staff import outbox
 from staff.audit import clean_reason
 from staff.models import AuditKind
-from staff.permissions import CANCEL, EDIT_PROJECT, FAIL, REDEPLOY, require
+from staff.permissions import CANCEL, EDIT_PROJECT, FAIL, REDEPLOY, Actor, require
 
 # The rules and the wording have their own homes; these names stay importable from here.
 STUCK_AFTER: timedelta = rules.stuck_after()
@@ -67,7 +64,7 @@ class ProjectGone(NotFound):
 
 
 def cancel_deployment(
-    staff: AbstractBaseUser,
+    staff: Actor,
     user_id: str,
     deployment_id: str,
     *,
@@ -86,21 +83,16 @@ def cancel_deployment(
     cancel took effect but its entry is still pending. `request_key` (the form's key) makes a
     replay complete the first request instead of acting twice.
     """
-    require(staff, CANCEL)
+    staff = require(staff, CANCEL)
     reason = clean_reason(reason)
     deployment = _deployment(user_id, deployment_id, known)
-
-    def check() -> None:
-        if not rules.can_cancel(deployment):
-            raise _refused(deployment, DeploymentStatus.CANCELED)
-
     return _transition_action(
-        staff, AuditKind.CANCEL, CANCEL_TITLE, deployment, reason, request_key, check=check
+        staff, AuditKind.CANCEL, CANCEL_TITLE, deployment, reason, request_key
     )
 
 
 def mark_deployment_failed(
-    staff: AbstractBaseUser,
+    staff: Actor,
     user_id: str,
     deployment_id: str,
     *,
@@ -115,15 +107,9 @@ def mark_deployment_failed(
     (the write is conditional on startedAt), so a build restarted meanwhile is refused with
     InvalidTransition and left alone. Audited as one outcome, like cancel_deployment.
     """
-    require(staff, FAIL)
+    staff = require(staff, FAIL)
     reason = clean_reason(reason)
     deployment = _deployment(user_id, deployment_id, known)
-    moment = now()
-
-    def check() -> None:
-        if not rules.is_stuck(deployment, moment):
-            raise _refused(deployment, DeploymentStatus.ERROR)
-
     return _transition_action(
         staff,
         AuditKind.FAIL,
@@ -131,9 +117,8 @@ def mark_deployment_failed(
         deployment,
         reason,
         request_key,
-        check=check,
         error=f"{STUCK_ERROR} Reason: {reason}",
-        started_before=rules.stuck_since(moment),
+        started_before=rules.stuck_since(now()),
     )
 
 
@@ -141,24 +126,26 @@ _TARGETS = {AuditKind.CANCEL: DeploymentStatus.CANCELED, AuditKind.FAIL: Deploym
 
 
 def _transition_action(
-    staff: AbstractBaseUser,
+    staff: Actor,
     kind: AuditKind,
     title: str,
     deployment: DeploymentSchema,
     reason: str,
     request_key: str | None,
     *,
-    check: Callable[[], None],
     error: str | None = None,
     started_before: datetime | None = None,
 ) -> DeploymentSchema:
     """A status change by staff through the outbox: pending entry, the conditional transition
-    with the entry's token and an action receipt, then the entry confirmed."""
+    with the entry's token and an action receipt, then the entry confirmed.
+
+    Whether the move is allowed is decided once, by the transition itself (the status machine,
+    and for a stuck build startedAt, as the write's DynamoDB condition): a refusal is
+    InvalidTransition with the stored status, and the pending entry goes."""
     target = _TARGETS[kind]
     user_id, deployment_id = deployment.user_id, deployment.deployment_id
 
     def write(token: str) -> DeploymentSchema:
-        check()
         return deployments.transition_deployment(
             user_id,
             deployment_id,
@@ -193,7 +180,7 @@ def _transition_action(
 
 
 def edit_project(
-    staff: AbstractBaseUser,
+    staff: Actor,
     user_id: str,
     project_id: str,
     changes: dict[str, Any],
@@ -211,7 +198,7 @@ def edit_project(
     reason (3 to 500 characters) is kept in the audit entry. Audited as one outcome, like
     cancel_deployment (the update and its action receipt are one DynamoDB transaction).
     """
-    require(staff, EDIT_PROJECT)
+    staff = require(staff, EDIT_PROJECT)
     reason = clean_reason(reason)
     project = known or projects.get_project(user_id, project_id)
 
@@ -247,7 +234,7 @@ def edit_project(
 
 
 def redeploy(
-    staff: AbstractBaseUser,
+    staff: Actor,
     user_id: str,
     deployment_id: str,
     *,
@@ -265,7 +252,7 @@ def redeploy(
     raises RequestKeyReused (409) and nothing is written. NotFound names the project when it
     no longer exists; nothing is written then. Audited as one outcome, like cancel_deployment.
     """
-    require(staff, REDEPLOY)
+    staff = require(staff, REDEPLOY)
     reason = clean_reason(reason)
     old = _deployment(user_id, deployment_id, known)
     if not REQUEST_KEY_PATTERN.match(str(request_key)):

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 
 from deployments import attention as feed
 from staff.audit import audit
 from staff.lookups import staff_account
 from staff.models import AuditKind, RecordType
-from staff.permissions import VIEW, require
+from staff.permissions import VIEW, Actor, require
 
 
 def attention_feed(
-    staff: AbstractBaseUser | str,
+    staff: Actor | str,
     *,
     limit: int = 25,
     cursor: str | None = None,
@@ -24,8 +23,7 @@ def attention_feed(
     newest first (deployments.attention). Needs VIEW. With `record_visit` (the default) the
     read is recorded in the audit trail as a visit of the feed; the dashboard records one
     per visit (not for its pages, reloads and refreshes), the shell one per call."""
-    staff = staff_account(staff)
-    require(staff, VIEW)
+    staff = require(staff_account(staff), VIEW)
     page = feed.attention_feed(
         stuck_after=settings.STUCK_BUILD_AFTER,
         queued_after=settings.LONG_QUEUED_AFTER,

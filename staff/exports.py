@@ -11,7 +11,6 @@ import itertools
 from collections.abc import Iterator
 from datetime import datetime
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 
 from deployments import history
@@ -22,11 +21,11 @@ from projects import repository as projects
 from staff.audit import audit
 from staff.lookups import staff_account
 from staff.models import AuditEntry, AuditKind
-from staff.permissions import VIEW, VIEW_AUDIT, require
+from staff.permissions import VIEW, VIEW_AUDIT, Actor, require
 
 
 def export_tenant_deployments(
-    staff: AbstractBaseUser | str,
+    staff: Actor | str,
     user_id: str,
     *,
     project_id: str | None = None,
@@ -41,8 +40,7 @@ def export_tenant_deployments(
 
     Tenant-scoped: another tenant's project raises NotFound, like a missing one. `filters` is
     what the audit entry records (the form's values); by default the arguments given."""
-    staff = staff_account(staff)
-    require(staff, VIEW)
+    staff = require(staff_account(staff), VIEW)
     if not valid_user_id(user_id):
         raise NotFound(f"tenant {user_id} not found")
     if project_id:
@@ -66,7 +64,7 @@ def export_tenant_deployments(
 
 
 def export_audit_trail(
-    staff: AbstractBaseUser | str,
+    staff: Actor | str,
     entries: QuerySet[AuditEntry] | None = None,
     *,
     tenant: str = "",
@@ -76,8 +74,7 @@ def export_audit_trail(
     read in chunks of 2,000; audited as an export with its filters. Needs VIEW_AUDIT.
 
     The export stops at the entries that existed when it began (its own entry comes after)."""
-    staff = staff_account(staff)
-    require(staff, VIEW_AUDIT)
+    staff = require(staff_account(staff), VIEW_AUDIT)
     entries = (AuditEntry.objects.all() if entries is None else entries).order_by("-id")
     last = entries.values_list("id", flat=True).first()
     entries = entries.filter(id__lte=last) if last is not None else entries.none()

@@ -10,6 +10,7 @@ from deployments.repository import resolve_deployment_tenant
 from projects.models import ProjectAccess
 from projects.repository import resolve_project_tenant
 from staff.audit import audited_lookup
+from staff.permissions import Actor
 
 SHELL = " from manage.py shell"
 SHELL_NOTE = (
@@ -47,9 +48,10 @@ def lookup_project_owner(project_id: str, *, staff: str) -> str:
     return project_owner(_staff(staff), project_id, via=SHELL)
 
 
-def staff_account(staff: AbstractBaseUser | str) -> AbstractBaseUser:
-    """The staff user itself, or the active staff account named `staff` (the shell's way of
-    saying who acts); ValueError when there is none, since audit entries need a real one."""
+def staff_account(staff: Actor | str) -> Actor:
+    """The staff user itself (or its Grant), or the active staff account named `staff` (the
+    shell's way of saying who acts); ValueError when there is none, since audit entries need a
+    real one."""
     if not isinstance(staff, str):
         return staff
     return _staff(staff)

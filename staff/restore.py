@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 
 from deployments import archive
 from deployments import repository as deployments
@@ -21,11 +20,11 @@ from deployments.wording import RESTORE_TITLE
 from staff import outbox
 from staff.audit import clean_reason
 from staff.models import AuditKind
-from staff.permissions import RESTORE_LOG, require
+from staff.permissions import RESTORE_LOG, Actor, require
 
 
 def restore_build_log(
-    staff: AbstractBaseUser,
+    staff: Actor,
     user_id: str,
     deployment_id: str,
     *,
@@ -44,7 +43,7 @@ def restore_build_log(
     already made: nothing more is asked); only a request S3 accepted is recorded in the audit
     trail, as one outcome with it (staff.outbox: the sweeper reads the log's restore state).
     """
-    require(staff, RESTORE_LOG)
+    staff = require(staff, RESTORE_LOG)
     text = clean_reason(reason)
     deployment = (
         known

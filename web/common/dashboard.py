@@ -32,6 +32,7 @@ from infra.core.errors import (
 from infra.core.logs import request_id
 from infra.core.schemas import field_errors
 from staff.outbox import AuditPending, AuditUnavailable
+from staff.permissions import Grant, authorize
 
 logger = logging.getLogger("anchor.dashboard")
 
@@ -98,6 +99,12 @@ def error_page(request: HttpRequest, status: int, title: str, message: str) -> T
         {"title": title, "message": message, "status": status},
         status=status,
     )
+
+
+def granted(request: HttpRequest) -> Grant:
+    """The permission dashboard_view decided for this request, to hand to the use case."""
+    grant: Grant = request.grant  # type: ignore[attr-defined]
+    return grant
 
 
 def forbidden(request: HttpRequest, message: str | None = None) -> TemplateResponse:
@@ -242,14 +249,18 @@ def dashboard_view(permission: str) -> Callable[[View], View]:
     bucket, refused permissions; logged at ERROR with the AWS code), and the admin-styled 500
     for a bug (logged with the request id).
 
-    Each view names its permission here itself: hiding a menu entry protects nothing.
+    Each view names its permission here itself: hiding a menu entry protects nothing. The
+    permission is decided here, once: the view hands `granted(request)` to its use case, which
+    takes the Grant as decided instead of asking again.
     """
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
-                if not request.user.has_perm(permission):
+                try:
+                    request.grant = authorize(request.user, permission)  # type: ignore[attr-defined]
+                except PermissionDenied:
                     return forbidden(request)
                 return view(request, *args, **kwargs)
             except AuditUnavailable as error:

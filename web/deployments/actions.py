@@ -28,6 +28,7 @@ from web.common.dashboard import (
     dashboard_view,
     done_pending_message,
     error_page,
+    granted,
     mark_done,
     render,
 )
@@ -128,26 +129,26 @@ def _confirm_page(
 def _perform(
     request: HttpRequest, action: Action, user_id: str, deployment_id: str
 ) -> HttpResponse:
-    """GET asks to confirm (and for a reason); POST calls the use case (write + audit with the
-    reason) and says how it went."""
+    """GET asks to confirm (and for a reason), when the deployment as read allows the action;
+    a valid POST calls the use case (write + audit with the reason) and says how it went.
+
+    A valid POST is not judged here: the use case's conditional write decides, once (the
+    deployment may have moved since the page was read, and a form posted again must reach the
+    use case to complete its first try); its refusal is worded from what the page read."""
     deployment = deployments.get_deployment(user_id, deployment_id)
     back = detail_url(deployment)
-    allowed = action.allowed(deployment, now())
-    replay = request.method == "POST" and bool(request.POST.get("request_key"))
-    if not allowed and not replay:
-        messages.error(request, _not_allowed_message(action, deployment))
-        return HttpResponseRedirect(back)
-    if request.method != "POST":
-        return _confirm_page(request, deployment, action, ActionForm())
-    form = ActionForm(request.POST)
-    if not form.is_valid():
-        return _confirm_page(request, deployment, action, form, status=400)
+    form = ActionForm(request.POST) if request.method == "POST" else ActionForm()
+    if not form.is_valid():  # no use case call in this request: the page decides what it shows
+        if not action.allowed(deployment, now()):
+            messages.error(request, _not_allowed_message(action, deployment))
+            return HttpResponseRedirect(back)
+        return _confirm_page(
+            request, deployment, action, form, status=400 if form.is_bound else 200
+        )
     done = action.done.format(id=deployment_id)
     try:
-        # A form posted again (its key) reaches the use case even when the deployment has moved:
-        # the first post may have done it, and then its audit entry is completed, not refused.
         action.perform(
-            request.user,
+            granted(request),
             user_id,
             deployment_id,
             reason=form.cleaned_data["reason"],
@@ -161,21 +162,26 @@ def _perform(
     except RequestKeyReused as error:
         return error_page(request, 409, "Form already used", f"{error}.")
     except InvalidTransition as error:
-        if not allowed:
-            messages.error(request, _not_allowed_message(action, deployment))
-            return HttpResponseRedirect(back)
-        # Lost a race (the orchestrator moved it meanwhile): say what it is now, change nothing.
-        if error.current_status in (None, deployment.status.value):
-            reason = str(error)
-        else:
-            reason = (
-                f"it is {error.current_status} now, so it can no longer move to "
-                f"{action.target.value} (the build system changed it a moment ago)"
-            )
-        messages.error(request, f"Deployment {deployment_id} was not changed: {reason}.")
+        messages.error(request, _refusal(action, deployment, error))
         return HttpResponseRedirect(back)
     messages.success(request, done)
     return HttpResponseRedirect(back)
+
+
+def _refusal(action: Action, deployment: DeploymentSchema, error: InvalidTransition) -> str:
+    """Why the use case refused: the deployment as the page read it does not allow the action
+    (the rule's own words), or it changed since (the build system moved or restarted it)."""
+    status, started_at = error.current_status, error.current_started_at
+    if status is None or (
+        status == deployment.status.value and started_at == deployment.started_at
+    ):
+        return _not_allowed_message(action, deployment)
+    if status == deployment.status.value:
+        return f"Deployment {deployment.deployment_id} was not changed: {error}."
+    return (
+        f"Deployment {deployment.deployment_id} was not changed: it is {status} now, so it can "
+        f"no longer move to {action.target.value} (the build system changed it a moment ago)."
+    )
 
 
 @dashboard_view(CANCEL)
@@ -230,7 +236,7 @@ def deployment_redeploy(request: HttpRequest, user_id: str, deployment_id: str) 
         return _confirm_page(request, deployment, REDEPLOY_LINK, form, status=400)
     try:
         new = actions.redeploy(
-            request.user,
+            granted(request),
             user_id,
             deployment_id,
             reason=form.cleaned_data["reason"],

@@ -30,6 +30,7 @@ from web.common.dashboard import (
     dashboard_view,
     done_pending_message,
     error_page,
+    granted,
     mark_done,
     render,
 )
@@ -131,7 +132,7 @@ def deployment_restore_log(request: HttpRequest, user_id: str, deployment_id: st
         return render(request, template, {**context, "form": form}, status=400)
     try:
         done = restore.restore_build_log(
-            request.user,
+            granted(request),
             user_id,
             deployment_id,
             reason=form.cleaned_data["reason"],

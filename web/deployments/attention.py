@@ -23,7 +23,7 @@ from infra.core.dynamo import now
 from staff import attention as staff_attention
 from staff.permissions import VIEW
 from web.common import params
-from web.common.dashboard import dashboard_view, render
+from web.common.dashboard import dashboard_view, granted, render
 from web.common.pagination import build_pager, current_cursor, without
 
 PAGE_SIZE = 25
@@ -43,7 +43,7 @@ def attention(request: HttpRequest) -> HttpResponse:
     kind = params.choice(request.GET, "kind", feed.KINDS)
     record = not refresh and _visit_starts(request)
     page = staff_attention.attention_feed(
-        request.user,
+        granted(request),
         limit=PAGE_SIZE,
         cursor=current_cursor(request),
         kind=kind,

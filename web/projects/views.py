@@ -33,6 +33,7 @@ from web.common.dashboard import (
     done_pending_message,
     error_page,
     forbidden,
+    granted,
     mark_done,
     render,
 )
@@ -259,7 +260,7 @@ def project_edit(request: HttpRequest, user_id: str, project_id: str) -> HttpRes
         return HttpResponseRedirect(detail_url)
     try:
         updated = actions.edit_project(
-            request.user,
+            granted(request),
             user_id,
             project_id,
             changes,

@@ -24,7 +24,7 @@ from staff.models import AuditEntry, RecordType
 from staff.permissions import VIEW_AUDIT
 from web.common import params
 from web.common.csvstream import csv_lines, csv_response
-from web.common.dashboard import dashboard_view, error_page, render
+from web.common.dashboard import dashboard_view, error_page, granted, render
 from web.common.forms import AuditFilterForm
 
 PAGE_SIZE = 50
@@ -176,7 +176,7 @@ def audit_export(request: HttpRequest) -> HttpResponse:
         return _page(request, form, [], status=400)
     filters = {k: str(v) for k, v in form.cleaned_data.items() if v not in (None, "")}
     entries = exports.export_audit_trail(
-        request.user,
+        granted(request),
         _filtered(form),
         tenant=form.cleaned_data.get("tenant") or "",
         filters=filters,

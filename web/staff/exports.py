@@ -22,7 +22,7 @@ from projects import repository as projects
 from staff import exports
 from staff.permissions import VIEW
 from web.common.csvstream import csv_lines, csv_response
-from web.common.dashboard import dashboard_view, error_page, render
+from web.common.dashboard import dashboard_view, error_page, granted, render
 from web.common.forms import TenantExportForm
 
 DEPLOYMENT_COLUMNS = (
@@ -107,7 +107,7 @@ def tenant_export(request: HttpRequest, user_id: str) -> HttpResponse:
     # An unreachable DynamoDB is a 503 page, not a cut file: the use case reads the first row
     # before it records the export and before the response starts.
     records = exports.export_tenant_deployments(
-        request.user,
+        granted(request),
         user_id,
         project_id=project_id,
         status=status,
