@@ -159,19 +159,16 @@ def _transition_action(
 
     return outbox.perform(
         staff,
-        kind=kind,
-        tenant=user_id,
-        record_id=deployment_id,
-        params={"reason": reason},
-        request_key=request_key,
-        entry=outbox.Entry(
-            action=f"{title} {deployment_id} of tenant {user_id}",
-            object_id=deployment_id,
-            object_repr=f"deployment {deployment_id} ({deployment.project_id})",
-            reason=reason,
+        outbox.Entry.of_deployment(
+            kind,
+            deployment,
+            title,
+            reason,
             before={"status": deployment.status.value},
             after={"status": target.value},
         ),
+        params={"reason": reason},
+        request_key=request_key,
         trace=outbox.Trace(outbox.RECEIPT, deployment.project_id, deployment_id),
         write=write,
         confirmed=lambda changed: {"after": {"status": changed.status.value}},
@@ -213,12 +210,9 @@ def edit_project(
 
     return outbox.perform(
         staff,
-        kind=AuditKind.EDIT_PROJECT,
-        tenant=user_id,
-        record_id=project_id,
-        params={"changes": changes, "expected_version": expected_version, "reason": reason},
-        request_key=request_key,
-        entry=outbox.Entry(
+        outbox.Entry(
+            kind=AuditKind.EDIT_PROJECT,
+            tenant=user_id,
             action=f"Edited project {project_id} of tenant {user_id}",
             object_id=project_id,
             object_repr=f"{changes.get('name', project.name)} ({project_id})",
@@ -226,6 +220,8 @@ def edit_project(
             before={k: getattr(project, k) for k in changes},
             after=dict(changes),
         ),
+        params={"changes": changes, "expected_version": expected_version, "reason": reason},
+        request_key=request_key,
         trace=outbox.Trace(outbox.RECEIPT, project_id),
         write=write,
         confirmed=lambda updated: {"object_repr": f"{updated.name} ({project_id})"},
@@ -277,18 +273,11 @@ def redeploy(
 
     return outbox.perform(
         staff,
-        kind=AuditKind.REDEPLOY,
-        tenant=user_id,
-        record_id=deployment_id,
+        outbox.Entry.of_deployment(
+            AuditKind.REDEPLOY, old, "Redeploy", reason, before={"deployment": deployment_id}
+        ),
         params={"reason": reason},
         request_key=request_key,
-        entry=outbox.Entry(
-            action=f"Redeploy {deployment_id} of tenant {user_id}",
-            object_id=deployment_id,
-            object_repr=f"deployment {deployment_id} ({old.project_id})",
-            reason=reason,
-            before={"deployment": deployment_id},
-        ),
         trace=outbox.Trace(outbox.GUARD, old.project_id, deployment_id),
         write=write,
         confirmed=lambda new: outbox.redeployed(

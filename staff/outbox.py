@@ -73,14 +73,32 @@ class AuditPending(Exception):
 
 @dataclass(frozen=True)
 class Entry:
-    """What an action's audit entry says while pending (the confirmation may change it)."""
+    """What a staff action's audit entry says while pending (the confirmation may change it):
+    its kind, the tenant and record it acts on, and the words of the trail."""
 
+    kind: str
+    tenant: str
     action: str
     object_id: str
     object_repr: str
     reason: str
     before: dict[str, Any] = field(default_factory=dict)
     after: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of_deployment(
+        cls, kind: str, deployment: Any, action: str, reason: str, **changes: dict[str, Any]
+    ) -> Entry:
+        """The entry of an action on a deployment (a DeploymentSchema), "… of tenant …"."""
+        return cls(
+            kind=kind,
+            tenant=deployment.user_id,
+            action=f"{action} {deployment.deployment_id} of tenant {deployment.user_id}",
+            object_id=deployment.deployment_id,
+            object_repr=f"deployment {deployment.deployment_id} ({deployment.project_id})",
+            reason=reason,
+            **changes,
+        )
 
 
 @dataclass(frozen=True)
@@ -100,13 +118,10 @@ def new_request_key() -> str:
 
 def perform(
     staff: AbstractBaseUser,
+    entry: Entry,
     *,
-    kind: str,
-    tenant: str,
-    record_id: str,
     params: dict[str, Any],
     request_key: str | None,
-    entry: Entry,
     trace: Trace,
     write: Callable[[str], T],
     confirmed: Callable[[T], dict[str, Any]],
@@ -114,12 +129,14 @@ def perform(
 ) -> T:
     """Run one staff action as an outbox (see the module's docstring) and return its result.
 
-    `write(token)` makes the AWS write with that token; `confirmed(result)` gives the entry's
-    fields that only the write's result knows (a redeploy's new id); `replayed(entry)` is the
-    result to return when a replay finds the action already done.
+    `entry` says what is done to which record (its object_id) of which tenant; `params` are
+    what else the request asked (they fingerprint its key). `write(token)` makes the AWS write
+    with that token; `confirmed(result)` gives the entry's fields that only the write's result
+    knows (a redeploy's new id); `replayed(entry)` is the result to return when a replay finds
+    the action already done.
     """
     key = request_key or new_request_key()
-    row, fresh = _open(staff, kind, tenant, record_id, params, key, entry, trace)
+    row, fresh = _open(staff, params, key, entry, trace)
     if not fresh:
         if row.outcome == Outcome.DONE:
             return replayed(row)
@@ -162,18 +179,12 @@ def _fingerprint(params: dict[str, Any]) -> str:
 
 
 def _open(
-    staff: AbstractBaseUser,
-    kind: str,
-    tenant: str,
-    record_id: str,
-    params: dict[str, Any],
-    key: str,
-    entry: Entry,
-    trace: Trace,
+    staff: AbstractBaseUser, params: dict[str, Any], key: str, entry: Entry, trace: Trace
 ) -> tuple[AuditEntry, bool]:
     """The pending entry of this request: inserted now (True), or the one an earlier try with
     the same key inserted (False). RequestKeyReused when the key was made for another request;
     AuditUnavailable when Django's database refuses."""
+    kind, tenant, record_id = entry.kind, entry.tenant, entry.object_id
     intent = {
         "record": record_id,
         "params": _fingerprint({"kind": kind, "tenant": tenant, "record": record_id, **params}),

@@ -77,17 +77,9 @@ def restore_build_log(
 
     return outbox.perform(
         staff,
-        kind=AuditKind.RESTORE_LOG,
-        tenant=user_id,
-        record_id=deployment_id,
+        outbox.Entry.of_deployment(AuditKind.RESTORE_LOG, deployment, f"{RESTORE_TITLE} of", text),
         params={"reason": text, "tier": tier, "days": days},
         request_key=request_key,
-        entry=outbox.Entry(
-            action=f"{RESTORE_TITLE} of {deployment_id} of tenant {user_id}; reason: {text}",
-            object_id=deployment_id,
-            object_repr=f"deployment {deployment_id} ({deployment.project_id})",
-            reason=text,
-        ),
         trace=outbox.Trace(outbox.RESTORE, deployment.project_id, deployment_id),
         write=write,
         confirmed=confirmed,

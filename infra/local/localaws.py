@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -255,6 +256,26 @@ def running_stack_environment(local_dir: Path = LOCAL_DIR) -> dict[str, str] | N
     if not s3_answers(s3_endpoint) or not dynamodb_answers(dynamodb_endpoint):
         return None
     return boto3_environment(dynamodb_endpoint, s3_endpoint)
+
+
+NOT_RUNNING = "no local AWS from `make run` is answering: start `make run` in another terminal"
+
+
+def manage_on_running_stack(
+    command: str, arguments: list[str], *, announce: Callable[[str], object] | None = None
+) -> int | None:
+    """Run `manage.py COMMAND ARGUMENTS` in a child on stage dev of the local AWS a running
+    `make run` started, and return its exit code; None (nothing run) when no such stack
+    answers. `announce` is told the endpoints first."""
+    stack = running_stack_environment()
+    if stack is None:
+        return None
+    if announce is not None:
+        dynamodb, s3 = stack["AWS_ENDPOINT_URL_DYNAMODB"], stack["AWS_ENDPOINT_URL_S3"]
+        announce(f"local AWS of `make run`: DynamoDB {dynamodb}, S3 {s3}")
+    env = {**os.environ, **stack, "ANCHOR_STAGE": "dev", "DEBUG": "true"}
+    argv = [sys.executable, str(PROJECT_DIR / "manage.py"), command, *arguments]
+    return subprocess.run(argv, env=env, check=False).returncode
 
 
 def boto3_environment(dynamodb_endpoint: str, s3_endpoint: str) -> dict[str, str]:

@@ -1,4 +1,7 @@
-"""`manage.py resolve_pending_audit`: settle the audit entries of staff actions left pending."""
+"""Look each pending audit entry's write up in AWS (its action receipt, request guard or restore
+state): found, the entry is done; not found once older than the grace period, it did not happen.
+Exit 0 when none is left pending, 2 when some still are.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +17,7 @@ from staff.outbox import PENDING_GRACE, resolve_pending
 
 
 class Command(BaseCommand):
-    help = (
-        "Look each pending audit entry's write up in AWS (its action receipt, request guard or "
-        "restore state): found, the entry is done; not found once older than the grace period, "
-        "it did not happen. Exit 0 when none is left pending, 2 when some still are."
-    )
+    help = __doc__  # the module's docstring is the command's --help
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -1,4 +1,7 @@
-"""manage.py run_console: the whole console locally, from local AWS to the dashboard."""
+"""Run the console locally: DynamoDB Local (data in .local/dynamodb-data) and moto's server for S3
+on loopback, migrations, `provision --stage dev`, demo data, a staff account, then the dashboard
+on 127.0.0.1. Ctrl-C stops everything it started.
+"""
 
 from __future__ import annotations
 
@@ -37,11 +40,7 @@ UNSAFE_VARIABLES = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "A
 
 
 class Command(BaseCommand):
-    help = (
-        "Run the console locally: DynamoDB Local (data in .local/dynamodb-data) and moto's "
-        "server for S3 on loopback, migrations, `provision --stage dev`, demo data, a staff "
-        "account, then the dashboard on 127.0.0.1. Ctrl-C stops everything it started."
-    )
+    help = __doc__  # the module's docstring is the command's --help
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -1,4 +1,7 @@
-"""`manage.py seed_demo`: fill the stage with believable demo tenants, projects, builds and logs."""
+"""Load demo data into the configured stage through the repository: tenants, projects, deployments
+over the last 120 days, build logs and artifacts. Deterministic from --seed and idempotent:
+running it again rewrites the same records and restores lost S3 objects.
+"""
 
 from __future__ import annotations
 
@@ -52,11 +55,7 @@ class Totals:
 
 
 class Command(BaseCommand):
-    help = (
-        "Load demo data into the configured stage through the repository: tenants, projects, "
-        "deployments over the last 120 days, build logs and artifacts. Deterministic from --seed "
-        "and idempotent: running it again rewrites the same records and restores lost S3 objects."
-    )
+    help = __doc__  # the module's docstring is the command's --help
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -1,4 +1,7 @@
-"""manage.py provision: create or repair a stage's tables and buckets, plan them, check drift."""
+"""Create the stage's DynamoDB tables and S3 buckets as declared in infra.core.resources, repairing
+what can be repaired in place; --dry-run prints the plan, --check exits 0 in sync, 2 on drift, 1
+on an error; --json changes only the output's format.
+"""
 
 from __future__ import annotations
 
@@ -22,11 +25,7 @@ EXIT_IN_SYNC, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
 
 
 class Command(BaseCommand):
-    help = (
-        "Create the stage's DynamoDB tables and S3 buckets as declared in infra.core.resources, "
-        "repairing what can be repaired in place; --dry-run prints the plan, --check exits 0 in "
-        "sync, 2 on drift, 1 on an error; --json changes only the output's format."
-    )
+    help = __doc__  # the module's docstring is the command's --help
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
